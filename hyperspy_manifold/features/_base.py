@@ -1,0 +1,273 @@
+"""The one place where signals meet kernels.
+
+Every per-pattern transform goes through this module: input validation with
+messages for people, beam-centre and detector calibration, the signal mask, and a
+single chunk-mapping helper that applies a vectorised kernel to whole navigation
+chunks with dask (lazy in -> lazy out, navigation chunks preserved, signal axes
+never split) and wraps the result in a registered HyperSpy signal with the
+navigation axes of the input.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+
+import dask.array as da
+import numpy as np
+from dask.diagnostics import ProgressBar
+from hyperspy.defaults_parser import preferences
+from hyperspy.io import dict2signal
+
+#: Metadata node where every transform records its parameters.
+METADATA_NODE = "HyperspyManifold"
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check_pattern_signal(s, func_name: str, require_navigation: bool = True) -> None:
+    """Raise a clear error unless ``s`` is a stack of 2D patterns with uniform axes."""
+    from hyperspy.signal import BaseSignal
+
+    if not isinstance(s, BaseSignal):
+        raise TypeError(
+            f"`{func_name}` needs a HyperSpy signal (e.g. pyxem Diffraction2D), "
+            f"got {type(s).__name__}."
+        )
+    am = s.axes_manager
+    if am.signal_dimension != 2:
+        raise ValueError(
+            f"`{func_name}` needs a signal with 2 signal axes (diffraction patterns), "
+            f"got signal dimension {am.signal_dimension}. Use `s.transpose(signal_axes=2)` "
+            "or `s.set_signal_type(...)` to mark the detector axes as signal axes."
+        )
+    if require_navigation and am.navigation_dimension == 0:
+        raise ValueError(
+            f"`{func_name}` needs at least one navigation axis (a scan of patterns), "
+            "got a single pattern with navigation dimension 0. Add one with "
+            "`hs.stack([s])` or `s.inav` on a larger scan."
+        )
+    if any(n == 0 for n in s.data.shape):
+        raise ValueError(f"`{func_name}` got an empty signal of shape {s.data.shape}.")
+    for ax in am.signal_axes:
+        if not ax.is_uniform:
+            raise ValueError(
+                f"`{func_name}` needs uniform signal axes, but axis '{ax.name}' is "
+                "non-uniform. Convert it with `axis.convert_to_uniform_axis()`."
+            )
+    if not np.issubdtype(s.data.dtype, np.number) or np.issubdtype(
+        s.data.dtype, np.complexfloating
+    ):
+        raise TypeError(
+            f"`{func_name}` needs real-valued patterns, got dtype {s.data.dtype}."
+        )
+
+
+def check_signal_mask(s, signal_mask) -> np.ndarray | None:
+    """Return the signal mask as a boolean ``(ky, kx)`` array (True = excluded)."""
+    if signal_mask is None:
+        return None
+    if hasattr(signal_mask, "data"):
+        signal_mask = signal_mask.data
+    mask = np.asarray(signal_mask)
+    shape = detector_shape(s)
+    if mask.shape != shape:
+        raise ValueError(
+            f"`signal_mask` must have the detector shape {shape} (ky, kx), "
+            f"got {mask.shape}."
+        )
+    mask = mask.astype(bool)
+    if mask.all():
+        raise ValueError("`signal_mask` excludes every detector pixel.")
+    return mask
+
+
+def check_navigation_mask(s, navigation_mask) -> np.ndarray | None:
+    """Return the navigation mask as a boolean array of navigation shape."""
+    if navigation_mask is None:
+        return None
+    if hasattr(navigation_mask, "data"):
+        navigation_mask = navigation_mask.data
+    mask = np.asarray(navigation_mask).astype(bool)
+    shape = navigation_shape(s)
+    if mask.shape != shape:
+        raise ValueError(
+            f"`navigation_mask` must have the navigation shape {shape}, got {mask.shape}."
+        )
+    if mask.all():
+        raise ValueError("`navigation_mask` excludes every scan position.")
+    return mask
+
+
+def check_choice(name: str, value, allowed: Sequence) -> None:
+    """Raise ``ValueError`` naming the parameter when ``value`` is not allowed."""
+    if value not in allowed:
+        allowed_txt = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"`{name}` must be one of {allowed_txt}, got {value!r}.")
+
+
+# ------------------------------------------------------------------ geometry/calibration
+
+
+def navigation_shape(s) -> tuple[int, ...]:
+    """Navigation shape in array order."""
+    return tuple(s.data.shape[: s.axes_manager.navigation_dimension])
+
+
+def detector_shape(s) -> tuple[int, int]:
+    """Detector shape ``(ky, kx)`` in array order."""
+    return tuple(s.data.shape[-2:])
+
+
+def detector_calibration(s) -> tuple[float, float, str]:
+    """Return ``(scale_y, scale_x, units)`` of the detector axes."""
+    ax_x, ax_y = s.axes_manager.signal_axes
+    units = ax_x.units if isinstance(ax_x.units, str) else ""
+    return float(ax_y.scale), float(ax_x.scale), units
+
+
+def resolve_center(s, center=None) -> tuple[float, float]:
+    """Beam centre ``(cy, cx)`` in pixels.
+
+    ``center`` is ``(x, y)`` in pixels (HyperSpy/pyxem order).  With ``None`` the
+    centre comes from the calibration pyxem keeps in the signal-axis offsets (the
+    pixel where the axis value is zero, set by ``center_direct_beam`` or
+    ``s.calibration.center``); when the offsets are zero (an uncalibrated detector,
+    which would put the centre on the corner pixel) the detector centre is used.
+    """
+    ky, kx = detector_shape(s)
+    if center is None:
+        ax_x, ax_y = s.axes_manager.signal_axes
+        if ax_x.offset == 0 and ax_y.offset == 0:
+            cx, cy = (kx - 1) / 2, (ky - 1) / 2
+        else:
+            cx = -ax_x.offset / ax_x.scale
+            cy = -ax_y.offset / ax_y.scale
+    else:
+        try:
+            cx, cy = (float(c) for c in center)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"`center` must be None or a pair (x, y) in pixels, got {center!r}."
+            ) from None
+    if not (0 <= cx <= kx - 1 and 0 <= cy <= ky - 1):
+        raise ValueError(
+            f"`center` ({cx:g}, {cy:g}) (x, y in pixels) lies outside the detector of "
+            f"{kx} x {ky} pixels. Give the beam centre in pixels or calibrate it with "
+            "pyxem's `center_direct_beam`."
+        )
+    return float(cy), float(cx)
+
+
+# ---------------------------------------------------------------------- chunk mapping
+
+
+def show_progressbar_default(show_progressbar):
+    """HyperSpy's preference when ``show_progressbar`` is None."""
+    if show_progressbar is None:
+        return bool(preferences.General.show_progressbar)
+    return bool(show_progressbar)
+
+
+def pattern_stack(s) -> da.Array:
+    """The data of ``s`` as a dask array with whole signal axes.
+
+    Navigation chunks of a lazy signal are kept as they are; signal axes are merged
+    into one chunk only when the input splits them.  Eager data is wrapped with
+    automatic navigation chunks (no copy).
+    """
+    data = s.data
+    nsig = 2
+    if isinstance(data, da.Array):
+        if any(len(c) > 1 for c in data.chunks[-nsig:]):
+            data = data.rechunk({data.ndim - 1: -1, data.ndim - 2: -1})
+        return data
+    nav_ndim = data.ndim - nsig
+    chunks = ("auto",) * nav_ndim + (-1, -1)
+    return da.from_array(data, chunks=chunks, name=False, asarray=True)
+
+
+def compute(array, show_progressbar=None):
+    """Compute a dask array (or a tuple of them) with HyperSpy's progress bar."""
+    if show_progressbar_default(show_progressbar):
+        with ProgressBar():
+            return da.compute(array)[0] if not isinstance(array, tuple) else da.compute(*array)
+    return da.compute(array)[0] if not isinstance(array, tuple) else da.compute(*array)
+
+
+def map_patterns(
+    s,
+    kernel: Callable,
+    output_signal_shape: tuple[int, ...],
+    dtype=np.float32,
+    kernel_kwargs: dict | None = None,
+) -> da.Array:
+    """Lazily apply ``kernel`` to whole navigation chunks of ``s``.
+
+    ``kernel(block, **kernel_kwargs)`` takes an array ``(..., ky, kx)`` and returns
+    ``(..., *output_signal_shape)``.  Operators the kernel needs (windows, sparse
+    matrices) are built once by the caller and passed in ``kernel_kwargs``; they are
+    shipped to workers with the graph, so they must be picklable.
+    """
+    data = pattern_stack(s)
+    nav_ndim = data.ndim - 2
+    out_ndim = len(output_signal_shape)
+    chunks = data.chunks[:nav_ndim] + tuple((n,) for n in output_signal_shape)
+    kwargs = dict(kernel_kwargs or {})
+    if out_ndim == 2:
+        return da.map_blocks(kernel, data, dtype=dtype, chunks=chunks, **kwargs)
+    if out_ndim == 1:
+        return da.map_blocks(
+            kernel, data, dtype=dtype, chunks=chunks, drop_axis=data.ndim - 1, **kwargs
+        )
+    raise ValueError("map_patterns supports 1 or 2 output signal axes")
+
+
+def resolve_lazy_output(s, lazy_output) -> bool:
+    return bool(s._lazy) if lazy_output is None else bool(lazy_output)
+
+
+def make_signal(
+    s,
+    data,
+    signal_axes: list[dict],
+    signal_type: str,
+    title: str,
+    parameters: dict | None = None,
+    lazy_output: bool | None = None,
+    show_progressbar=None,
+):
+    """Wrap ``data`` (navigation shape of ``s`` + signal shape) in a registered signal.
+
+    ``signal_axes`` are axis dictionaries in array order.  The navigation axes and
+    metadata of ``s`` are copied (``s`` is never modified); ``parameters`` are stored
+    under ``metadata.HyperspyManifold.<title>``.
+    """
+    lazy = resolve_lazy_output(s, lazy_output)
+    if isinstance(data, da.Array) and not lazy:
+        data = compute(data, show_progressbar)
+    elif lazy and not isinstance(data, da.Array):
+        data = da.from_array(data, chunks="auto")
+    am = s.axes_manager
+    nav_axes = [
+        ax.get_axis_dictionary() for ax in am._axes if ax.navigate
+    ]
+    for ax in signal_axes:
+        ax.setdefault("navigate", False)
+    metadata = copy.deepcopy(s.metadata.as_dictionary())
+    metadata.setdefault("General", {})["title"] = title
+    metadata.setdefault("Signal", {})["signal_type"] = signal_type
+    if parameters is not None:
+        node = metadata.setdefault(METADATA_NODE, {})
+        node[parameters.pop("_node", title.replace(" ", "_"))] = parameters
+    out = dict2signal(
+        {
+            "data": data,
+            "axes": nav_axes + list(signal_axes),
+            "metadata": metadata,
+            "original_metadata": {},
+        },
+        lazy=lazy,
+    )
+    return out

@@ -1,0 +1,281 @@
+"""Signal-level exit-wave power cepstrum and its ring features.
+
+See :mod:`hyperspy_manifold.kernels.cepstrum` for the equation (Padgett et al.
+2020).  Clustering features are an annulus of the cepstrum: the zero-quefrency
+peak (mistilt, thickness) and high-quefrency noise are dropped, and half of the
+centrosymmetric plane carries all information.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from hyperspy_manifold.features._base import (
+    check_choice,
+    check_pattern_signal,
+    check_signal_mask,
+    compute,
+    detector_shape,
+    make_signal,
+    map_patterns,
+    pattern_stack,
+)
+from hyperspy_manifold.kernels.cepstrum import (
+    WINDOWS,
+    cepstrum,
+    cepstrum_window,
+    full_plane_index,
+)
+
+_INVERSE_UNITS = {
+    "1/Å": "Å",
+    "1/A": "Å",
+    "Å^-1": "Å",
+    "Å$^{-1}$": "Å",
+    "A^-1": "Å",
+    "1/nm": "nm",
+    "nm^-1": "nm",
+    "nm$^{-1}$": "nm",
+    "1/m": "m",
+}
+
+
+def quefrency_axis(axis, name: str) -> dict:
+    """Axis dictionary of the cepstrum axis made from detector ``axis``.
+
+    A detector pixel of dk (1/Å) gives a cepstrum pixel of 1 / (N dk) Å; zero
+    quefrency sits at index N // 2 (numpy's fftshift convention).
+    """
+    n = axis.size
+    units = axis.units if isinstance(axis.units, str) else ""
+    real_units = _INVERSE_UNITS.get(units.strip())
+    if real_units is None:
+        scale, real_units = 1.0, "px"
+    else:
+        scale = 1.0 / (n * axis.scale)
+    return {
+        "name": name,
+        "size": n,
+        "scale": scale,
+        "offset": -(n // 2) * scale,
+        "units": real_units,
+        "navigate": False,
+    }
+
+
+def get_cepstrum(
+    s,
+    window: str | None = "hann",
+    minimum="global",
+    epsilon: float = 0.1,
+    power: bool = False,
+    signal_mask=None,
+    lazy_output: bool | None = None,
+    show_progressbar: bool | None = None,
+):
+    """Exit-wave power cepstrum (EWPC) of every diffraction pattern.
+
+    ``C(r) = |FFT2(W * log(I - m + epsilon))|`` with zero quefrency at the centre
+    (Padgett et al. 2020).  Small tilts change disk intensities a lot but barely
+    move cepstral peaks, so the cepstrum follows the lattice, not the mistilt.
+
+    Parameters
+    ----------
+    s : hyperspy.signal.BaseSignal
+        4D-STEM data with two signal axes (eager or lazy).
+    window : {"hann", "radial_hann", None}
+        Apodisation window applied to the log-pattern.
+    minimum : {"global", "pattern"} or float
+        Offset ``m``: the minimum of the whole dataset (Padgett's reference), of
+        each pattern, or a given number.
+    epsilon : float
+        Added after subtracting ``m`` so the logarithm never sees a value <= 0.
+    power : bool
+        Return the squared magnitude instead of the magnitude.
+    signal_mask : numpy.ndarray of bool, optional
+        Detector-shaped mask, True = excluded (beam stop, dead pixels).  Excluded
+        pixels take the mean log-intensity of the pattern.
+    lazy_output : bool, optional
+        Default follows the input.
+    show_progressbar : bool, optional
+        Default from HyperSpy preferences.
+
+    Returns
+    -------
+    Cepstrum2D
+        Real-space signal axes centred on zero, in Å (nm) when the detector is
+        calibrated in 1/Å (1/nm), scale ``1 / (N * dk)``.
+
+    Examples
+    --------
+    >>> import numpy as np, hyperspy.api as hs
+    >>> import hyperspy_manifold as hm
+    >>> s = hs.signals.Signal2D(np.random.default_rng(0).random((2, 3, 32, 32)))
+    >>> c = hm.get_cepstrum(s)
+    >>> c
+    <Cepstrum2D, title: Cepstrum, dimensions: (3, 2|32, 32)>
+    """
+    check_pattern_signal(s, "get_cepstrum", require_navigation=False)
+    check_choice("window", window, WINDOWS)
+    if not (isinstance(epsilon, numbers.Real) and epsilon > 0):
+        raise ValueError(f"`epsilon` must be a number > 0, got {epsilon!r}.")
+    mask = check_signal_mask(s, signal_mask)
+    shape = detector_shape(s)
+    if isinstance(minimum, str):
+        check_choice("minimum", minimum, ("global", "pattern"))
+        if minimum == "global":
+            data = pattern_stack(s)
+            if mask is not None:
+                data = data[..., ~mask]
+            minimum_value = compute(data.min(), show_progressbar)
+            if not np.isfinite(minimum_value):
+                raise ValueError(
+                    "Patterns contain NaN or infinite pixels: exclude them with "
+                    "`signal_mask` (True = excluded) or replace them before the cepstrum."
+                )
+            minimum_value = float(minimum_value)
+        else:
+            minimum_value = None
+    elif isinstance(minimum, numbers.Real) and np.isfinite(minimum):
+        minimum_value = float(minimum)
+    else:
+        raise ValueError(
+            f"`minimum` must be 'global', 'pattern' or a finite number, got {minimum!r}."
+        )
+    kernel_kwargs = dict(
+        window=cepstrum_window(shape, window),
+        minimum=minimum_value,
+        epsilon=float(epsilon),
+        power=bool(power),
+        index=full_plane_index(shape),
+        mask=mask,
+    )
+    data = map_patterns(s, cepstrum, shape, np.float32, kernel_kwargs)
+    ax_x, ax_y = s.axes_manager.signal_axes
+    axes = [quefrency_axis(ax_y, "qy"), quefrency_axis(ax_x, "qx")]
+    parameters = {
+        "_node": "cepstrum",
+        "window": str(window),
+        "minimum": minimum if isinstance(minimum, str) else float(minimum),
+        "minimum_value": minimum_value if minimum_value is not None else "pattern",
+        "epsilon": float(epsilon),
+        "power": bool(power),
+        "masked_pixels": int(mask.sum()) if mask is not None else 0,
+    }
+    return make_signal(
+        s,
+        data,
+        axes,
+        "cepstrum",
+        "Cepstrum",
+        parameters,
+        lazy_output=lazy_output,
+        show_progressbar=show_progressbar,
+    )
+
+
+def _take_pixels(block, rows, cols, sqrt):
+    out = block[..., rows, cols]
+    if sqrt:
+        out = np.sqrt(np.maximum(out, 0))
+    return out
+
+
+def get_ring_features(
+    c,
+    inner: float,
+    outer: float,
+    half_plane: bool = True,
+    in_pixels: bool = False,
+    sqrt: bool = False,
+    lazy_output: bool | None = None,
+    show_progressbar: bool | None = None,
+):
+    """Flatten the annulus ``inner <= |r| <= outer`` of every cepstrum into features.
+
+    Parameters
+    ----------
+    c : Cepstrum2D
+        From :func:`get_cepstrum`.
+    inner, outer : float
+        Radii of the annulus, in the calibrated units of the cepstrum axes (Å when
+        calibrated) or in pixels with ``in_pixels=True``.  ``inner`` drops the
+        zero-quefrency peak, ``outer`` high-quefrency noise.
+    half_plane : bool
+        Keep only the half plane ``qy > 0`` (plus ``qy = 0, qx >= 0``): the cepstrum
+        is centrosymmetric, so the other half repeats it.
+    in_pixels : bool
+        Interpret ``inner``/``outer`` as pixel distances.
+    sqrt : bool
+        Square root of the features (compresses the dynamic range).
+
+    Returns
+    -------
+    Cepstrum1D
+        One feature vector per scan position; the pixel coordinates of the
+        features are stored in ``metadata.HyperspyManifold.ring_features``.
+    """
+    check_pattern_signal(c, "get_ring_features", require_navigation=False)
+    if not (isinstance(inner, numbers.Real) and isinstance(outer, numbers.Real)):
+        raise TypeError("`inner` and `outer` must be numbers.")
+    if not 0 <= inner < outer:
+        raise ValueError(
+            f"Ring radii must satisfy 0 <= inner < outer, got inner={inner}, outer={outer}."
+        )
+    ax_x, ax_y = c.axes_manager.signal_axes
+    ky, kx = detector_shape(c)
+    iy, ix = np.mgrid[:ky, :kx]
+    if in_pixels:
+        y = iy - ky // 2
+        x = ix - kx // 2
+        r = np.hypot(y, x)
+    else:
+        y = ax_y.axis[iy]
+        x = ax_x.axis[ix]
+        r = np.hypot(y, x)
+    keep = (r >= inner) & (r <= outer)
+    if half_plane:
+        keep &= (y > 0) | ((y == 0) & (x >= 0))
+    rows, cols = np.nonzero(keep)
+    if rows.size == 0:
+        raise ValueError(
+            f"The annulus {inner} <= |r| <= {outer} "
+            f"({'pixels' if in_pixels else ax_x.units}) contains no cepstrum pixel; "
+            f"the largest radius is {float(r.max()):.4g}."
+        )
+    data = map_patterns(
+        c, _take_pixels, (rows.size,), np.float32, dict(rows=rows, cols=cols, sqrt=sqrt)
+    )
+    axes = [
+        {
+            "name": "feature",
+            "size": int(rows.size),
+            "scale": 1.0,
+            "offset": 0.0,
+            "units": "",
+            "navigate": False,
+        }
+    ]
+    parameters = {
+        "_node": "ring_features",
+        "inner": float(inner),
+        "outer": float(outer),
+        "in_pixels": bool(in_pixels),
+        "half_plane": bool(half_plane),
+        "sqrt": bool(sqrt),
+        "rows": rows.astype(np.int32),
+        "cols": cols.astype(np.int32),
+        "shape": [int(ky), int(kx)],
+    }
+    return make_signal(
+        c,
+        data,
+        axes,
+        "cepstrum",
+        "Cepstral ring features",
+        parameters,
+        lazy_output=lazy_output,
+        show_progressbar=show_progressbar,
+    )

@@ -1,0 +1,26 @@
+"""ManifoldDiffraction2D: a pyxem ElectronDiffraction2D with the manifold toolbox."""
+
+from pyxem.signals import ElectronDiffraction2D, LazyElectronDiffraction2D
+
+from hyperspy_manifold.features.cepstrum import get_cepstrum
+from hyperspy_manifold.features.polar import get_angular_average, get_radial_variance
+from hyperspy_manifold.signals._delegate import api_method
+
+
+class ManifoldDiffraction2D(ElectronDiffraction2D):
+    """4D-STEM diffraction patterns with feature transforms and manifold learning.
+
+    Every pyxem ``ElectronDiffraction2D`` method still works; the methods added
+    here call the functions of :mod:`hyperspy_manifold` of the same name.
+    Made by ``s.set_signal_type("manifold")`` on any loaded 4D-STEM signal.
+    """
+
+    _signal_type = "manifold_diffraction"
+
+    get_cepstrum = api_method(get_cepstrum)
+    get_radial_variance = api_method(get_radial_variance)
+    get_angular_average = api_method(get_angular_average)
+
+
+class LazyManifoldDiffraction2D(LazyElectronDiffraction2D, ManifoldDiffraction2D):
+    """Lazy (dask) version of :class:`ManifoldDiffraction2D`."""
