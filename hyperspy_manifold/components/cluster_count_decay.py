@@ -57,7 +57,9 @@ class ClusterCountDecay(Expression):
         b = float(np.median(y[-tail:]))
         c = float(max(y[0] - b, 1e-3))
         half = np.nonzero(y - b <= c / 2)[0]
-        k_half = k[half[0]] - k[0] if half.size and k[half[0]] > k[0] else (k[-1] - k[0]) / 4
+        k_half = (
+            k[half[0]] - k[0] if half.size and k[half[0]] > k[0] else (k[-1] - k[0]) / 4
+        )
         self.k0.value = float(k[0])
         self.b.value = b
         self.c.value = c

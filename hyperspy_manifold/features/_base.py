@@ -192,7 +192,11 @@ def compute(array, show_progressbar=None):
     """Compute a dask array (or a tuple of them) with HyperSpy's progress bar."""
     if show_progressbar_default(show_progressbar):
         with ProgressBar():
-            return da.compute(array)[0] if not isinstance(array, tuple) else da.compute(*array)
+            return (
+                da.compute(array)[0]
+                if not isinstance(array, tuple)
+                else da.compute(*array)
+            )
     return da.compute(array)[0] if not isinstance(array, tuple) else da.compute(*array)
 
 
@@ -250,9 +254,7 @@ def make_signal(
     elif lazy and not isinstance(data, da.Array):
         data = da.from_array(data, chunks="auto")
     am = s.axes_manager
-    nav_axes = [
-        ax.get_axis_dictionary() for ax in am._axes if ax.navigate
-    ]
+    nav_axes = [ax.get_axis_dictionary() for ax in am._axes if ax.navigate]
     for ax in signal_axes:
         ax.setdefault("navigate", False)
     metadata = copy.deepcopy(s.metadata.as_dictionary())

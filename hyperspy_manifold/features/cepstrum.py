@@ -26,7 +26,6 @@ from hyperspy_manifold.kernels.cepstrum import (
     WINDOWS,
     cepstrum,
     cepstrum_window,
-    full_plane_index,
 )
 
 _INVERSE_UNITS = {
@@ -149,7 +148,7 @@ def get_cepstrum(
         minimum=minimum_value,
         epsilon=float(epsilon),
         power=bool(power),
-        index=full_plane_index(shape),
+        full_plane=True,
         mask=mask,
     )
     data = map_patterns(s, cepstrum, shape, np.float32, kernel_kwargs)

@@ -19,7 +19,9 @@ import scipy.fft
 WINDOWS = ("hann", "radial_hann", None)
 
 
-def cepstrum_window(shape: tuple[int, int], window: str | None = "hann") -> np.ndarray | None:
+def cepstrum_window(
+    shape: tuple[int, int], window: str | None = "hann"
+) -> np.ndarray | None:
     """Apodisation window of the detector ``shape``: separable Hann (outer product
     of ``numpy.hanning``), radial Hann, or None."""
     ky, kx = shape
@@ -37,21 +39,31 @@ def cepstrum_window(shape: tuple[int, int], window: str | None = "hann") -> np.n
     raise ValueError(f"`window` must be one of {WINDOWS}, got {window!r}.")
 
 
-def full_plane_index(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Indices into an ``rfft2`` half plane that give the fftshifted full plane.
+def expand_half_plane(half: np.ndarray, kx: int) -> np.ndarray:
+    """Full, fftshifted plane from the ``rfft2`` half plane of a centrosymmetric
+    magnitude ``half`` ``(..., ky, kx // 2 + 1)``.
 
-    For a real input F(-q) = conj(F(q)), so |F| at column j > kx//2 is |F| at
-    row -i, column kx - j of the half plane.
+    For a real input |F(-q)| = |F(q)|, so column j > kx//2 of the full plane is
+    column kx - j of the half plane with rows mirrored (i -> -i).  Done with slice
+    copies only (no fancy indexing): zero quefrency lands at ``(ky // 2, kx // 2)``.
     """
-    ky, kx = shape
-    # output pixel (a, b) of the shifted plane holds frequency (a - ky//2, b - kx//2)
-    fy = (np.arange(ky) - ky // 2) % ky
-    fx = (np.arange(kx) - kx // 2) % kx
-    fy2, fx2 = np.meshgrid(fy, fx, indexing="ij")
-    mirror = fx2 > kx // 2
-    rows = np.where(mirror, (-fy2) % ky, fy2)
-    cols = np.where(mirror, (kx - fx2) % kx, fx2)
-    return rows.astype(np.intp), cols.astype(np.intp)
+    ky = half.shape[-2]
+    cy, cx = ky // 2, kx // 2
+    out = np.empty(half.shape[:-1] + (kx,), dtype=half.dtype)
+    # direct half: out[a, cx + j] = half[a - cy, j]
+    out[..., cy:, cx:] = half[..., : ky - cy, : kx - cx]
+    out[..., :cy, cx:] = half[..., ky - cy :, : kx - cx]
+    start = 0
+    if kx % 2 == 0:  # the Nyquist column has no mirror partner
+        out[..., cy:, 0] = half[..., : ky - cy, cx]
+        out[..., :cy, 0] = half[..., ky - cy :, cx]
+        start = 1
+    if cx > start:
+        # mirrored half: out[a, b] = half[cy - a, cx - b]
+        cols = slice(cx - start, 0, -1)
+        out[..., : cy + 1, start:cx] = half[..., cy::-1, cols]
+        out[..., cy + 1 :, start:cx] = half[..., :cy:-1, cols]
+    return out
 
 
 def cepstrum(
@@ -60,7 +72,7 @@ def cepstrum(
     minimum: float | None = None,
     epsilon: float = 0.1,
     power: bool = False,
-    index: tuple[np.ndarray, np.ndarray] | None = None,
+    full_plane: bool = True,
     mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """EWPC of a stack ``(..., ky, kx)``.
@@ -77,9 +89,9 @@ def cepstrum(
         Added after subtracting ``m``; must be > 0.
     power
         Return ``|F|^2`` instead of ``|F|``.
-    index
-        From :func:`full_plane_index`: return the fftshifted full plane.  None
-        returns the (unshifted) ``rfft2`` half plane ``(..., ky, kx//2 + 1)``.
+    full_plane
+        Return the fftshifted full plane; False returns the (unshifted) ``rfft2``
+        half plane ``(..., ky, kx//2 + 1)``.
     mask
         ``(ky, kx)`` boolean, True = excluded pixel.  Excluded pixels are replaced by
         the mean of the log-intensity of the included pixels of the same pattern.
@@ -89,32 +101,34 @@ def cepstrum(
     numpy.ndarray
         float32 cepstra.
     """
-    x = np.array(patterns, dtype=np.float32, copy=True)
+    patterns = np.asarray(patterns)
     if mask is not None:
         valid = ~mask
-        values = x[..., valid]
-    else:
-        values = x
-    if not np.isfinite(values).all():
-        raise ValueError(
-            "Patterns contain NaN or infinite pixels: exclude them with "
-            "`signal_mask` (True = excluded) or replace them before the cepstrum."
-        )
-    if minimum is None:
-        minimum = values.min(axis=-1 if mask is not None else (-2, -1), keepdims=True)
-        if mask is not None:
-            minimum = minimum[..., None]
-    x -= np.asarray(minimum, dtype=np.float32) - np.float32(epsilon)
-    np.maximum(x, np.float32(epsilon), out=x)  # masked or below-minimum pixels
+        if minimum is None:
+            minimum = patterns[..., valid].min(axis=-1)[..., None, None]
+    elif minimum is None:
+        minimum = patterns.min(axis=(-2, -1), keepdims=True)
+    # one pass: convert to float32 and shift so the smallest value becomes epsilon
+    offset = np.asarray(minimum, dtype=np.float32) - np.float32(epsilon)
+    x = np.subtract(patterns, offset, dtype=np.float32)
+    if mask is not None or not np.ndim(minimum):
+        # a given minimum (or masked outliers) may sit above some pixels
+        np.maximum(x, np.float32(epsilon), out=x)
     np.log(x, out=x)
     if mask is not None:
         x[..., mask] = x[..., valid].mean(axis=-1, keepdims=True)
     if window is not None:
         x *= window
-    f = scipy.fft.rfft2(x, axes=(-2, -1), workers=1)
-    out = np.abs(f).astype(np.float32, copy=False)
+    f = scipy.fft.rfft2(x, axes=(-2, -1), workers=1, overwrite_x=True)
+    # NaN/inf anywhere in a pattern reaches its zero-frequency sum: an O(n) check
+    if not np.isfinite(f[..., 0, 0]).all():
+        raise ValueError(
+            "Patterns contain NaN or infinite pixels: exclude them with "
+            "`signal_mask` (True = excluded) or replace them before the cepstrum."
+        )
+    out = np.abs(f)
     if power:
         np.square(out, out=out)
-    if index is not None:
-        out = out[..., index[0], index[1]]
+    if full_plane:
+        out = expand_half_plane(out, x.shape[-1])
     return out

@@ -63,7 +63,9 @@ def feature_signal(s, features="cepstrum", feature_kwargs=None, show_progressbar
         inner = kwargs.pop("inner", CEPSTRUM_RING_PIXELS[0])
         outer = kwargs.pop("outer", None) or max(min(ky, kx) // 4, inner + 2)
         sqrt = kwargs.pop("sqrt", False)
-        c = get_cepstrum(s, show_progressbar=show_progressbar, lazy_output=True, **kwargs)
+        c = get_cepstrum(
+            s, show_progressbar=show_progressbar, lazy_output=True, **kwargs
+        )
         return c.get_ring_features(
             inner, outer, in_pixels=True, sqrt=sqrt, lazy_output=True
         )
@@ -86,6 +88,31 @@ def feature_signal(s, features="cepstrum", feature_kwargs=None, show_progressbar
     )
 
 
+def feature_array(f) -> da.Array:
+    """Lazy ``(n_navigation, n_features)`` view of a feature signal (C order rows).
+
+    Eager data is wrapped without a copy; raw patterns are flattened.  Used to
+    pull a subsample or to stream row blocks without holding all features.
+    """
+    nav_ndim = f.axes_manager.navigation_dimension
+    data = f.data
+    n_nav = int(np.prod(data.shape[:nav_ndim])) if nav_ndim else 1
+    n_feat = int(np.prod(data.shape[nav_ndim:]))
+    if not isinstance(data, da.Array):
+        data = da.from_array(np.asarray(data), chunks="auto", name=False)
+    return data.reshape(n_nav, n_feat)
+
+
+def check_finite_features(X: np.ndarray) -> np.ndarray:
+    """Raise a clear error when a feature matrix holds NaN or infinite values."""
+    if not np.isfinite(X).all():
+        raise ValueError(
+            "Features contain NaN or infinite values: mask the offending pixels "
+            "(`signal_mask`) or scan positions (`navigation_mask`)."
+        )
+    return X
+
+
 def feature_matrix(f, navigation_mask=None, show_progressbar=None) -> np.ndarray:
     """``(n_kept_patterns, n_features)`` float matrix of a feature signal.
 
@@ -104,27 +131,66 @@ def feature_matrix(f, navigation_mask=None, show_progressbar=None) -> np.ndarray
     X = np.asarray(X, dtype=np.float32)
     if navigation_mask is not None:
         X = X[~np.asarray(navigation_mask, dtype=bool).ravel()]
-    if not np.isfinite(X).all():
-        raise ValueError(
-            "Features contain NaN or infinite values: mask the offending pixels "
-            "(`signal_mask`) or scan positions (`navigation_mask`)."
-        )
-    return X
+    return check_finite_features(X)
 
 
 def scale_features(X: np.ndarray, scaling="minmax") -> np.ndarray:
     """Scale every feature over all patterns: ``"minmax"`` to [0, 1] (constant
     features become 0), ``"standard"`` to zero mean and unit variance, or None."""
-    check_choice("scaling", scaling, SCALINGS)
-    if scaling is None:
-        return X
-    X = np.asarray(X, dtype=np.float32)
-    if scaling == "minmax":
-        lo = X.min(axis=0)
-        span = X.max(axis=0) - lo
+    return FeatureScaler(scaling).fit(X).transform(X)
+
+
+class FeatureScaler:
+    """Per-feature scaling fitted on one set of patterns and applied to others.
+
+    Fitting on a subsample and transforming the rest chunk by chunk (``n_fit=``
+    of :func:`~hyperspy_manifold.manifold_decomposition`) gives the same numbers
+    as :func:`scale_features` when the subsample is the whole data.
+    """
+
+    def __init__(self, scaling="minmax"):
+        check_choice("scaling", scaling, SCALINGS)
+        self.scaling = scaling
+
+    def fit(self, X: np.ndarray) -> FeatureScaler:
+        X = np.asarray(X, dtype=np.float32)
+        if self.scaling == "minmax":
+            self.offset_ = X.min(axis=0)
+            span = X.max(axis=0) - self.offset_
+        elif self.scaling == "standard":
+            self.offset_ = X.mean(axis=0)
+            span = X.std(axis=0)
+        else:
+            return self
         span[span == 0] = 1
-        return (X - lo) / span
-    mean = X.mean(axis=0)
-    std = X.std(axis=0)
-    std[std == 0] = 1
-    return (X - mean) / std
+        self.span_ = span
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        if self.scaling is None:
+            return X
+        X = np.asarray(X, dtype=np.float32)
+        return (X - self.offset_) / self.span_
+
+
+def fit_pca(X: np.ndarray, n_components: int | None, random_state=None):
+    """Randomised PCA of the scaled features, or None when it would not reduce.
+
+    UMAP's neighbour search slows with dimension (Li et al. 2019 reduce raw
+    patterns to ~50 components first), so features with more than
+    ``n_components`` columns are projected; fewer are used as they are.
+    Returns a fitted :class:`sklearn.decomposition.PCA` (``transform`` maps new
+    rows) or None.
+    """
+    if n_components is None:
+        return None
+    n_samples, n_features = X.shape
+    n_components = min(int(n_components), n_samples)
+    if n_features <= n_components:
+        return None
+    from sklearn.decomposition import PCA
+
+    pca = PCA(
+        n_components=n_components, svd_solver="randomized", random_state=random_state
+    )
+    return pca.fit(X)

@@ -1,0 +1,355 @@
+"""Polar resampling of a stack of patterns with one sparse matrix, and the two
+polar features built on it (Bruefach, Ophus & Scott 2022):
+
+* radial variance  RV(r) = < (P(r, theta) - <P(r, .)>)^2 >_theta , optionally / <P(r, .)>^2
+* angular average  AA(ring, sector) = mean intensity of the pattern in the sector.
+
+``P(r, theta)`` is the polar image: the mean, over a polar bin
+``[r0, r1) x [theta0, theta1)``, of the bilinearly interpolated pattern.  The bin is
+sampled on a sub-grid no coarser than ``sample_spacing`` (0.5 pixel) in radius and
+in arc length, and the bilinear weights of all its samples are summed into one
+row of a sparse matrix ``M`` (n_bins x n_pixels).  So ``M`` is built once per
+dataset, and a whole chunk of patterns is resampled with one sparse-dense
+product; the sub-grid costs nothing at run time because the samples of a bin
+merge into the few pixels they touch.
+
+Geometry: ``theta`` is measured from the detector +x axis counter-clockwise as the
+pattern is displayed (row index growing downwards), pyxem's convention.  An
+elliptical distortion maps the polar point ``(r, theta)`` to the detector offset
+``r * T (cos theta, sin theta)`` with ``T = R(phi) diag(a, b) R(-phi)``.
+
+Masked pixels (True = excluded) and pixels outside the detector carry no weight:
+they are left out of both the numerator and the weight count of every bin.  A bin
+whose valid weight is below ``min_coverage`` of its samples is *empty*; empty
+bins are reported by the operator and never produce NaN.  Pure numpy/scipy; no
+hyperspy import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse
+from scipy.ndimage import gaussian_filter1d
+from scipy.signal import find_peaks
+
+NON_FINITE_MESSAGE = (
+    "Patterns contain NaN or infinite pixels: exclude them with `signal_mask` "
+    "(True = excluded) or replace them before the polar transform."
+)
+
+
+@dataclass(frozen=True)
+class PolarOperator:
+    """Sparse polar resampling of one detector geometry (picklable).
+
+    Attributes
+    ----------
+    matrix
+        CSR matrix ``(n_radial * n_azim, pixels.size)`` whose rows are normalised,
+        so ``matrix @ patterns[pixels]`` gives the bin means.  Empty bins are zero rows.
+    pixels
+        Flat detector indices of the pixels the operator reads.
+    coverage
+        ``(n_radial, n_azim)`` valid interpolation weight of each bin divided by its
+        number of samples (1 = no masked or outside pixel nearby).
+    valid
+        ``(n_radial, n_azim)`` bool, False for empty bins.
+    radial_bins
+        ``(n_radial, 2)`` inner and outer radius of every radial bin, in pixels.
+    detector_shape
+        ``(ky, kx)``.
+    """
+
+    matrix: scipy.sparse.csr_matrix
+    pixels: np.ndarray
+    coverage: np.ndarray
+    valid: np.ndarray
+    radial_bins: np.ndarray
+    detector_shape: tuple[int, int]
+
+    @property
+    def n_radial(self) -> int:
+        return self.valid.shape[0]
+
+    @property
+    def npt_azim(self) -> int:
+        return self.valid.shape[1]
+
+
+def ellipse_matrix(ellipse=None) -> np.ndarray:
+    """``T = R(phi) diag(a, b) R(-phi)`` for ``ellipse = (a, b, phi_degrees)``.
+
+    ``T`` acts on ``(x, y)`` with y pointing up on the displayed pattern.  A ring of
+    radius r appears on the detector as an ellipse of semi-axes ``a r`` and ``b r``
+    whose ``a`` axis is at ``phi`` degrees from +x (counter-clockwise).
+    """
+    if ellipse is None:
+        return np.eye(2)
+    a, b, phi = ellipse
+    c, s = np.cos(np.radians(phi)), np.sin(np.radians(phi))
+    rot = np.array([[c, -s], [s, c]])
+    return rot @ np.diag([a, b]) @ rot.T
+
+
+def largest_radius(
+    detector_shape: tuple[int, int],
+    center: tuple[float, float],
+    ellipse=None,
+    pixel_aspect: float = 1.0,
+) -> float:
+    """Largest radius (pixels) whose whole ring lies inside the detector.
+
+    ``center`` is ``(cy, cx)`` in pixels; pixel centres span ``0 .. k - 1``.
+    ``pixel_aspect`` is ``scale_x / scale_y`` (radii are in x pixels).
+    """
+    ky, kx = detector_shape
+    cy, cx = center
+    t = ellipse_matrix(ellipse)
+    half_x = np.hypot(t[0, 0], t[0, 1])
+    half_y = np.hypot(t[1, 0], t[1, 1]) * pixel_aspect
+    return float(min(cx / half_x, (kx - 1 - cx) / half_x, cy / half_y, (ky - 1 - cy) / half_y))
+
+
+def polar_operator(
+    detector_shape: tuple[int, int],
+    center: tuple[float, float],
+    radial_bins,
+    npt_azim: int,
+    ellipse=None,
+    mask: np.ndarray | None = None,
+    pixel_aspect: float = 1.0,
+    sample_spacing: float = 0.5,
+    min_coverage: float = 0.1,
+) -> PolarOperator:
+    """Build the sparse polar resampling of a detector.
+
+    Parameters
+    ----------
+    detector_shape
+        ``(ky, kx)``.
+    center
+        Beam centre ``(cy, cx)`` in pixels.
+    radial_bins
+        ``(n_radial, 2)`` inner and outer radii in pixels, or a 1D increasing
+        sequence of ``n_radial + 1`` edges.
+    npt_azim
+        Number of azimuthal bins of ``360 / npt_azim`` degrees, the first starting
+        at 0 degrees (+x).
+    ellipse
+        ``(a, b, phi_degrees)``, see :func:`ellipse_matrix`; None for circles.
+    mask
+        ``(ky, kx)`` bool, True = excluded pixel.
+    pixel_aspect
+        ``scale_x / scale_y`` of the detector; radii are in x pixels.
+    sample_spacing
+        Largest distance (pixels) between the sub-samples of a bin.
+    min_coverage
+        Bins whose valid weight is below this fraction of their samples are empty.
+    """
+    ky, kx = detector_shape
+    cy, cx = center
+    bins = np.asarray(radial_bins, dtype=float)
+    if bins.ndim == 1:
+        bins = np.stack([bins[:-1], bins[1:]], axis=1)
+    npt_azim = int(npt_azim)
+    t = ellipse_matrix(ellipse)
+    # largest stretch of a unit step (radial or arc) on the detector, in pixels
+    stretch = np.linalg.norm(t, 2) * max(1.0, pixel_aspect)
+    dtheta = 2 * np.pi / npt_azim
+    valid_pixel = np.ones(ky * kx, bool) if mask is None else ~mask.ravel()
+
+    rows, cols, weights, n_samples = [], [], [], []
+    for i, (r0, r1) in enumerate(bins):
+        n_rad = max(1, int(np.ceil((r1 - r0) * stretch / sample_spacing)))
+        n_arc = max(1, int(np.ceil(r1 * dtheta * stretch / sample_spacing)))
+        r = r0 + (np.arange(n_rad) + 0.5) * ((r1 - r0) / n_rad)
+        theta = (np.arange(npt_azim * n_arc) + 0.5) * (dtheta / n_arc)
+        dx = t[0, 0] * np.cos(theta) + t[0, 1] * np.sin(theta)
+        dy = t[1, 0] * np.cos(theta) + t[1, 1] * np.sin(theta)
+        x = (cx + r[:, None] * dx).ravel()
+        y = (cy - r[:, None] * (dy * pixel_aspect)).ravel()  # rows grow downwards
+        bin_index = np.broadcast_to(
+            i * npt_azim + np.arange(npt_azim).repeat(n_arc), (n_rad, npt_azim * n_arc)
+        ).ravel()
+        x0, y0 = np.floor(x), np.floor(y)
+        fx, fy = x - x0, y - y0
+        x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
+        for oy, ox, w in (
+            (0, 0, (1 - fy) * (1 - fx)),
+            (0, 1, (1 - fy) * fx),
+            (1, 0, fy * (1 - fx)),
+            (1, 1, fy * fx),
+        ):
+            yy, xx = y0 + oy, x0 + ox
+            keep = (w > 0) & (yy >= 0) & (yy < ky) & (xx >= 0) & (xx < kx)
+            flat = yy[keep] * kx + xx[keep]
+            keep_valid = valid_pixel[flat]
+            rows.append(bin_index[keep][keep_valid])
+            cols.append(flat[keep_valid])
+            weights.append(w[keep][keep_valid])
+        n_samples.append(n_rad * n_arc)
+
+    n_bins = bins.shape[0] * npt_azim
+    rows = np.concatenate(rows)
+    cols = np.concatenate(cols)
+    weights = np.concatenate(weights)
+    pixels, cols = np.unique(cols, return_inverse=True)
+    matrix = scipy.sparse.csr_matrix(
+        (weights, (rows, cols.ravel())), shape=(n_bins, pixels.size)
+    )
+    matrix.sum_duplicates()
+    weight = np.asarray(matrix.sum(axis=1)).ravel()
+    coverage = weight.reshape(-1, npt_azim) / np.asarray(n_samples, float)[:, None]
+    valid = coverage >= min_coverage
+    scale = np.where(valid.ravel(), 1.0 / np.where(weight > 0, weight, 1.0), 0.0)
+    matrix = (scipy.sparse.diags(scale) @ matrix).tocsr()
+    matrix.eliminate_zeros()
+    matrix = matrix.astype(np.float32)
+    return PolarOperator(
+        matrix=matrix,
+        pixels=pixels.astype(np.intp),
+        coverage=coverage,
+        valid=valid,
+        radial_bins=bins,
+        detector_shape=(int(ky), int(kx)),
+    )
+
+
+def _polar_bins_first(patterns: np.ndarray, operator: PolarOperator):
+    """Bin means as ``(n_radial, n_azim, n_patterns)`` float32, plus the lead shape."""
+    patterns = np.asarray(patterns)
+    lead = patterns.shape[:-2]
+    if patterns.shape[-2:] != operator.detector_shape:
+        raise ValueError(
+            f"Patterns of shape {patterns.shape[-2:]} do not match the polar operator "
+            f"built for {operator.detector_shape}."
+        )
+    flat = patterns.reshape(-1, patterns.shape[-2] * patterns.shape[-1])
+    # (pixels, patterns) C-ordered, so every sparse entry updates a contiguous row;
+    # the cast to float32 happens in the same copy (no integer overflow later)
+    columns = np.empty((operator.pixels.size, flat.shape[0]), dtype=np.float32)
+    columns[...] = flat[:, operator.pixels].T
+    out = operator.matrix @ columns
+    return out.reshape(operator.n_radial, operator.npt_azim, -1), lead
+
+
+def polar_means(patterns: np.ndarray, operator: PolarOperator) -> np.ndarray:
+    """Polar images ``(..., n_radial, n_azim)`` (float32) of a stack ``(..., ky, kx)``.
+
+    Empty bins (see :class:`PolarOperator`) are 0.
+    """
+    p, lead = _polar_bins_first(patterns, operator)
+    return np.moveaxis(p, -1, 0).reshape(*lead, operator.n_radial, operator.npt_azim)
+
+
+def _check_finite(*arrays) -> None:
+    if not all(np.isfinite(a).all() for a in arrays):
+        raise ValueError(NON_FINITE_MESSAGE)
+
+
+def radial_variance(
+    patterns: np.ndarray, operator: PolarOperator, normalize: bool = False
+) -> np.ndarray:
+    """Variance over azimuth of the polar image at every radius, ``(..., n_radial)``.
+
+    Empty bins are left out of the mean and the variance.  Radii with fewer than
+    two valid azimuthal bins give 0.  With ``normalize`` the variance is divided by
+    the squared azimuthal mean (0 where the mean is 0).  The variance is taken
+    about the mean (two passes over the polar image, which is already in memory):
+    ``<P^2> - <P>^2`` in float32 loses all digits when the mean is large, e.g.
+    uint16 patterns near 65535.
+    """
+    p, lead = _polar_bins_first(patterns, operator)
+    valid = operator.valid
+    n_valid = valid.sum(axis=1)
+    mean = p.sum(axis=1) / np.maximum(n_valid, 1)[:, None]
+    p -= mean[:, None, :]  # p is a fresh array: reuse it for the deviations
+    if not valid.all():
+        p *= valid[:, :, None]
+    np.square(p, out=p)
+    var = p.sum(axis=1) / np.maximum(n_valid, 1)[:, None]
+    _check_finite(mean, var)
+    var[n_valid < 2] = 0
+    if normalize:
+        mean2 = mean * mean
+        var = np.divide(var, mean2, out=np.zeros_like(var), where=mean2 > 0)
+    return np.ascontiguousarray(var.T).reshape(*lead, operator.n_radial)
+
+
+def sector_means(patterns: np.ndarray, operator: PolarOperator) -> np.ndarray:
+    """Mean intensity in every (ring, sector) bin, ``(..., n_radial * n_azim)``.
+
+    The sectors of a ring follow each other from 0 degrees, rings from the centre
+    out.  Empty sectors take the mean of the valid sectors of the same ring and
+    pattern.
+    """
+    p, lead = _polar_bins_first(patterns, operator)
+    valid = operator.valid
+    if not valid.all():
+        n_valid = valid.sum(axis=1)
+        ring_mean = p.sum(axis=1) / np.maximum(n_valid, 1)[:, None]
+        p = np.where(valid[:, :, None], p, ring_mean[:, None, :])
+    _check_finite(p)
+    n_features = operator.n_radial * operator.npt_azim
+    return np.ascontiguousarray(p.reshape(n_features, -1).T).reshape(*lead, n_features)
+
+
+def find_ring_edges(
+    profile: np.ndarray,
+    radii: np.ndarray,
+    n_rings: int | None = None,
+    sigma: float = 1.0,
+    prominence: float = 0.01,
+) -> np.ndarray:
+    """Ring edges at the local minima of a radial profile.
+
+    Parameters
+    ----------
+    profile
+        Mean intensity at each radius (e.g. of the maximum pattern of a scan).
+    radii
+        The radii of ``profile`` (uniformly spaced), in pixels.
+    n_rings
+        Keep at most this many rings: the minima of largest prominence.
+    sigma
+        Gaussian smoothing of the profile, in samples.
+    prominence
+        Smallest depth of a minimum, as a fraction of the range of the smoothed
+        profile.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_rings, 2)`` inner and outer radius of each ring (pixels): rings run
+        between consecutive minima (the central beam, inside the first minimum,
+        is left out); the part beyond the last minimum is a ring too when the
+        profile has a maximum there.  Minima are refined to sub-sample precision
+        with a parabola through three samples.
+    """
+    profile = np.asarray(profile, dtype=float)
+    radii = np.asarray(radii, dtype=float)
+    smooth = gaussian_filter1d(profile, sigma, mode="nearest") if sigma > 0 else profile
+    span = float(np.ptp(smooth))
+    if span == 0:
+        return np.empty((0, 2))
+    minima, props = find_peaks(-smooth, prominence=prominence * span)
+    if n_rings is not None and minima.size > n_rings:
+        strongest = np.argsort(props["prominences"])[::-1][:n_rings]
+        minima = np.sort(minima[strongest])
+    if minima.size == 0:
+        return np.empty((0, 2))
+    left, mid, right = smooth[minima - 1], smooth[minima], smooth[minima + 1]
+    curvature = left - 2 * mid + right
+    shift = np.where(curvature > 0, 0.5 * (left - right) / np.where(curvature > 0, curvature, 1), 0)
+    step = radii[1] - radii[0]
+    edges = list(radii[minima] + np.clip(shift, -0.5, 0.5) * step)
+    maxima, _ = find_peaks(smooth, prominence=prominence * span)
+    if np.any(maxima > minima[-1]):
+        edges.append(float(radii[-1] + 0.5 * step))
+    edges = np.asarray(edges)
+    rings = np.stack([edges[:-1], edges[1:]], axis=1)
+    if n_rings is not None:
+        rings = rings[:n_rings]
+    return rings

@@ -1,0 +1,110 @@
+"""Cluster mean and standard-deviation patterns in data space, in one lazy pass.
+
+Every navigation chunk contributes, for each cluster i, the sum of its member
+patterns, the sum of their squares and their count (a one-hot label matrix times
+the chunk, Li et al. 2019 Fig. 7 means); dask adds the per-chunk partials in a
+tree, so only ``n_clusters x n_pixels`` numbers per chunk are ever held, never the
+dataset.  The similarity kernel (Li Fig. 4) maps a chunk to
+``1 / (eps + ||x - mu_i||)`` with ``||x||^2 - 2 x.mu + ||mu||^2``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dask.array as da
+import numpy as np
+
+from hyperspy_manifold.features._base import compute, pattern_stack
+
+#: Patterns converted to float64 at a time inside a chunk (bounds temporaries).
+_BATCH_ELEMENTS = 2**22
+
+
+def _batches(n_rows: int, n_pixels: int):
+    step = max(1, _BATCH_ELEMENTS // max(n_pixels, 1))
+    for start in range(0, n_rows, step):
+        yield slice(start, min(start + step, n_rows))
+
+
+def _chunk_sums(block, labels, n_rows):
+    """``(1, ..., 1, n_rows, 2 P + 1)``: sums, sums of squares and counts of a chunk."""
+    nav_ndim = block.ndim - 2
+    n_pixels = block.shape[-1] * block.shape[-2]
+    X = block.reshape(-1, n_pixels)
+    lab = labels.reshape(-1)
+    out = np.zeros((n_rows, 2 * n_pixels + 1))
+    for sl in _batches(X.shape[0], n_pixels):
+        keep = lab[sl] >= 0
+        if not keep.any():
+            continue
+        x = X[sl][keep].astype(np.float64)
+        onehot = (lab[sl][keep][:, None] == np.arange(n_rows)).astype(np.float64)
+        out[:, :n_pixels] += onehot.T @ x
+        out[:, n_pixels:-1] += onehot.T @ (x * x)
+        out[:, -1] += onehot.sum(axis=0)
+    return out.reshape((1,) * nav_ndim + out.shape)
+
+
+@dataclass
+class ClusterStatistics:
+    """Per-cluster pattern statistics, flattened patterns ``(n_rows, n_pixels)``."""
+
+    sums: np.ndarray
+    means: np.ndarray
+    stds: np.ndarray
+    counts: np.ndarray
+    global_mean: np.ndarray
+
+
+def cluster_statistics(s, row_index: np.ndarray, n_rows: int, show_progressbar=None):
+    """Sums, means and standard deviations of the patterns of every cluster.
+
+    Parameters
+    ----------
+    s : BaseSignal
+        The patterns (eager or lazy); never loaded whole.
+    row_index : numpy.ndarray of int
+        Navigation-shaped (or flat) cluster row of every position; negative =
+        excluded (masked positions).
+    n_rows : int
+        Number of clusters (rows).
+
+    The global mean is the mean of every non-excluded pattern.  Empty rows get
+    NaN means and standard deviations.
+    """
+    data = pattern_stack(s)
+    nav_ndim = data.ndim - 2
+    nav_chunks = data.chunks[:nav_ndim]
+    labels = np.asarray(row_index, dtype=np.int64).reshape(data.shape[:nav_ndim])
+    labels = da.from_array(
+        labels[..., None, None], chunks=nav_chunks + ((1,), (1,)), name=False
+    )
+    n_pixels = data.shape[-1] * data.shape[-2]
+    out_chunks = tuple((1,) * len(c) for c in nav_chunks) + ((n_rows,), (2 * n_pixels + 1,))
+    partial = da.map_blocks(
+        _chunk_sums, data, labels, n_rows=n_rows, chunks=out_chunks, dtype=np.float64
+    )
+    total = compute(partial.sum(axis=tuple(range(nav_ndim))), show_progressbar)
+    sums = total[:, :n_pixels]
+    counts = total[:, -1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = sums / counts[:, None]
+        var = total[:, n_pixels:-1] / counts[:, None] - means**2
+        global_mean = sums.sum(axis=0) / counts.sum()
+    stds = np.sqrt(np.maximum(var, 0))
+    stds[counts == 0] = np.nan
+    return ClusterStatistics(sums, means, stds, counts.astype(int), global_mean)
+
+
+def similarity_kernel(block, means, means_sq, eps):
+    """``1 / (eps + ||x - mu_i||_2)`` of every pattern of a chunk to every mean."""
+    nav_shape = block.shape[:-2]
+    n_pixels = block.shape[-1] * block.shape[-2]
+    X = block.reshape(-1, n_pixels)
+    out = np.empty((X.shape[0], means.shape[0]))
+    for sl in _batches(X.shape[0], n_pixels):
+        x = X[sl].astype(np.float64)
+        d2 = (x * x).sum(axis=1)[:, None] - 2 * x @ means.T + means_sq[None, :]
+        out[sl] = 1.0 / (eps + np.sqrt(np.maximum(d2, 0)))
+    return out.reshape(nav_shape + (means.shape[0],))

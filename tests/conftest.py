@@ -1,0 +1,57 @@
+"""Shared fixtures: headless plotting, quiet progress bars, small analytic data."""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hyperspy.defaults_parser import preferences  # noqa: E402
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _quiet_progressbar():
+    old = preferences.General.show_progressbar
+    preferences.General.show_progressbar = False
+    yield
+    preferences.General.show_progressbar = old
+
+
+@pytest.fixture
+def data_dir():
+    return DATA
+
+
+def spot_lattice(
+    shape=(64, 64),
+    g=(8.0, 8.0),
+    sigma=1.0,
+    center=None,
+    angle=0.0,
+    scale=(1.0, 1.0),
+    weights=None,
+):
+    """A square lattice of Gaussian spots with spacing ``g`` (pixels) about ``center``.
+
+    ``weights`` is a callable of the integer lattice indices (h, k) returning a spot
+    height, so intensity changes (a tilt) leave positions untouched.
+    """
+    ky, kx = shape
+    cy, cx = ((ky - 1) / 2, (kx - 1) / 2) if center is None else center
+    y, x = np.mgrid[:ky, :kx].astype(float)
+    out = np.zeros(shape)
+    n = int(max(ky, kx) / min(g)) + 2
+    c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+    for h in range(-n, n + 1):
+        for k in range(-n, n + 1):
+            px, py = h * g[1] * scale[1], k * g[0] * scale[0]
+            sx, sy = cx + c * px - s * py, cy + s * px + c * py
+            if not (-3 < sx < kx + 2 and -3 < sy < ky + 2):
+                continue
+            w = 1.0 if weights is None else weights(h, k)
+            out += w * np.exp(-((x - sx) ** 2 + (y - sy) ** 2) / (2 * sigma**2))
+    return out
