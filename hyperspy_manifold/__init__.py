@@ -5,15 +5,49 @@ cepstrum, radial variance, angular average, rasterised Bragg disks), then manifo
 learning, clustering and NMF, returned as ordinary HyperSpy signals.
 """
 
+from hyperspy_manifold.features.bragg import bragg_features_to_image, get_bragg_features
 from hyperspy_manifold.features.cepstrum import get_cepstrum, get_ring_features
+from hyperspy_manifold.features.lattice import (
+    fit_lattice_peaks,
+    get_lattice_spacings,
+    get_lattice_vectors,
+    get_strain_maps,
+)
 from hyperspy_manifold.features.polar import get_angular_average, get_radial_variance
+from hyperspy_manifold.learn.manifold import ManifoldResult, manifold_decomposition
+from hyperspy_manifold.learn.metrics import (
+    adjusted_rand,
+    cluster_dissimilarity,
+    nmi,
+    precision_any,
+    tpr_per_grain,
+)
+from hyperspy_manifold.learn.nmf import bragg_nmf
+from hyperspy_manifold.learn.similarity import get_similarity_loadings
+from hyperspy_manifold.learn.spatial import separate_regions
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ManifoldResult",
     "__version__",
+    "adjusted_rand",
+    "bragg_features_to_image",
+    "bragg_nmf",
+    "cluster_dissimilarity",
+    "fit_lattice_peaks",
     "get_angular_average",
+    "get_bragg_features",
     "get_cepstrum",
+    "get_lattice_spacings",
+    "get_lattice_vectors",
     "get_radial_variance",
     "get_ring_features",
+    "get_similarity_loadings",
+    "get_strain_maps",
+    "manifold_decomposition",
+    "nmi",
+    "precision_any",
+    "separate_regions",
+    "tpr_per_grain",
 ]

@@ -3,7 +3,9 @@
 In cepstrum space a peak at position r (real-space, e.g. in Angstrom) is a lattice
 vector of the crystal: its distance from zero quefrency is the spacing d = |r| and its
 direction the in-plane direction of the lattice vector.  Fitting the peak with this
-component gives the lattice vector to sub-pixel precision.
+component gives the lattice vector to sub-pixel precision;
+:func:`hyperspy_manifold.fit_lattice_peaks` builds such models (one per vector, on a
+plane background) from the vectorised estimates of ``get_lattice_vectors``.
 """
 
 import numpy as np

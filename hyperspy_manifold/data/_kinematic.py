@@ -23,7 +23,10 @@ from typing import NamedTuple
 import numpy as np
 from diffpy.structure import Atom, Lattice, Structure
 from diffsims.crystallography import ReciprocalLatticeVector
-from diffsims.utils.sim_utils import get_electron_wavelength, get_kinematical_intensities
+from diffsims.utils.sim_utils import (
+    get_electron_wavelength,
+    get_kinematical_intensities,
+)
 from orix.crystal_map import Phase
 from orix.quaternion import Rotation
 
@@ -109,10 +112,9 @@ def tilt_matrices(tilt_x_deg, tilt_y_deg) -> np.ndarray:
 def zone_axis_matrix(phase: Phase, uvw, in_plane_deg: float = 0.0) -> np.ndarray:
     """Laboratory-from-crystal matrix that puts the direction [uvw] along the beam.
 
-    At ``in_plane_deg = 0`` a low-index direction perpendicular to [uvw] (the
-    projection of [001] rotated a quarter turn, or [100] for [001] itself) lies
-    along the laboratory x axis; ``in_plane_deg`` then turns the pattern about the
-    beam.
+    At ``in_plane_deg = 0`` the crystal direction [uvw] × [001] (or [100] when
+    [uvw] is [001]) lies along the laboratory x axis; ``in_plane_deg`` then turns
+    the crystal about the beam, counter-clockwise in (x, y).
     """
     beam = _unit(phase.structure.lattice.cartesian(np.asarray(uvw, dtype=float)))
     e1 = np.cross(beam, [0.0, 0.0, 1.0])

@@ -109,7 +109,9 @@ def largest_radius(
     t = ellipse_matrix(ellipse)
     half_x = np.hypot(t[0, 0], t[0, 1])
     half_y = np.hypot(t[1, 0], t[1, 1]) * pixel_aspect
-    return float(min(cx / half_x, (kx - 1 - cx) / half_x, cy / half_y, (ky - 1 - cy) / half_y))
+    return float(
+        min(cx / half_x, (kx - 1 - cx) / half_x, cy / half_y, (ky - 1 - cy) / half_y)
+    )
 
 
 def polar_operator(
@@ -195,9 +197,12 @@ def polar_operator(
     rows = np.concatenate(rows)
     cols = np.concatenate(cols)
     weights = np.concatenate(weights)
-    pixels, cols = np.unique(cols, return_inverse=True)
+    # keep only the columns of pixels the operator reads
+    pixels = np.flatnonzero(np.bincount(cols, minlength=ky * kx))
+    new_index = np.zeros(ky * kx, np.int64)
+    new_index[pixels] = np.arange(pixels.size)
     matrix = scipy.sparse.csr_matrix(
-        (weights, (rows, cols.ravel())), shape=(n_bins, pixels.size)
+        (weights, (rows, new_index[cols])), shape=(n_bins, pixels.size)
     )
     matrix.sum_duplicates()
     weight = np.asarray(matrix.sum(axis=1)).ravel()
@@ -217,22 +222,46 @@ def polar_operator(
     )
 
 
-def _polar_bins_first(patterns: np.ndarray, operator: PolarOperator):
-    """Bin means as ``(n_radial, n_azim, n_patterns)`` float32, plus the lead shape."""
+# Patterns are resampled in batches whose float32 copies stay near this many
+# values (16 MB): memory per task does not grow with the chunk size, and the
+# temporaries are reused by the allocator instead of being mapped afresh.
+_BATCH_VALUES = 1 << 22
+
+
+def _polar_batches(patterns: np.ndarray, operator: PolarOperator):
+    """Yield ``(slice, bin means)`` over batches of the flattened stack.
+
+    Bin means are float32 ``(n_radial, n_azim, n_batch)``: every sparse entry
+    then updates a contiguous row of the product.
+    """
     patterns = np.asarray(patterns)
-    lead = patterns.shape[:-2]
     if patterns.shape[-2:] != operator.detector_shape:
         raise ValueError(
             f"Patterns of shape {patterns.shape[-2:]} do not match the polar operator "
             f"built for {operator.detector_shape}."
         )
     flat = patterns.reshape(-1, patterns.shape[-2] * patterns.shape[-1])
-    # (pixels, patterns) C-ordered, so every sparse entry updates a contiguous row;
-    # the cast to float32 happens in the same copy (no integer overflow later)
-    columns = np.empty((operator.pixels.size, flat.shape[0]), dtype=np.float32)
-    columns[...] = flat[:, operator.pixels].T
-    out = operator.matrix @ columns
-    return out.reshape(operator.n_radial, operator.npt_azim, -1), lead
+    n = flat.shape[0]
+    width = max(operator.pixels.size, operator.matrix.shape[0], 1)
+    step = max(1, _BATCH_VALUES // width)
+    for start in range(0, n, step):
+        batch = slice(start, min(start + step, n))
+        # (pixels, patterns) C-ordered; the cast to float32 happens in this copy,
+        # so integer data never overflows
+        columns = np.empty((operator.pixels.size, batch.stop - start), np.float32)
+        columns[...] = flat[batch, operator.pixels].T
+        out = operator.matrix @ columns
+        yield batch, out.reshape(operator.n_radial, operator.npt_azim, -1)
+
+
+def _map_batches(patterns, operator, reduce, n_out):
+    """Apply ``reduce(bin_means) -> (n_out, n_batch)`` to all batches."""
+    patterns = np.asarray(patterns)
+    lead = patterns.shape[:-2]
+    out = np.empty((int(np.prod(lead)), n_out), np.float32)
+    for batch, p in _polar_batches(patterns, operator):
+        out[batch] = reduce(p).T
+    return out.reshape(*lead, n_out)
 
 
 def polar_means(patterns: np.ndarray, operator: PolarOperator) -> np.ndarray:
@@ -240,8 +269,11 @@ def polar_means(patterns: np.ndarray, operator: PolarOperator) -> np.ndarray:
 
     Empty bins (see :class:`PolarOperator`) are 0.
     """
-    p, lead = _polar_bins_first(patterns, operator)
-    return np.moveaxis(p, -1, 0).reshape(*lead, operator.n_radial, operator.npt_azim)
+    n_r, n_az = operator.n_radial, operator.npt_azim
+    out = _map_batches(
+        patterns, operator, lambda p: p.reshape(n_r * n_az, -1), n_r * n_az
+    )
+    return out.reshape(*out.shape[:-1], n_r, n_az)
 
 
 def _check_finite(*arrays) -> None:
@@ -261,21 +293,26 @@ def radial_variance(
     ``<P^2> - <P>^2`` in float32 loses all digits when the mean is large, e.g.
     uint16 patterns near 65535.
     """
-    p, lead = _polar_bins_first(patterns, operator)
     valid = operator.valid
     n_valid = valid.sum(axis=1)
-    mean = p.sum(axis=1) / np.maximum(n_valid, 1)[:, None]
-    p -= mean[:, None, :]  # p is a fresh array: reuse it for the deviations
-    if not valid.all():
-        p *= valid[:, :, None]
-    np.square(p, out=p)
-    var = p.sum(axis=1) / np.maximum(n_valid, 1)[:, None]
-    _check_finite(mean, var)
-    var[n_valid < 2] = 0
-    if normalize:
-        mean2 = mean * mean
-        var = np.divide(var, mean2, out=np.zeros_like(var), where=mean2 > 0)
-    return np.ascontiguousarray(var.T).reshape(*lead, operator.n_radial)
+    count = np.maximum(n_valid, 1)[:, None]
+    all_valid = valid.all()
+
+    def reduce(p):
+        mean = p.sum(axis=1) / count
+        p -= mean[:, None, :]  # p is a fresh array: reuse it for the deviations
+        if not all_valid:
+            p *= valid[:, :, None]
+        np.square(p, out=p)
+        var = p.sum(axis=1) / count
+        _check_finite(mean, var)
+        var[n_valid < 2] = 0
+        if normalize:
+            mean2 = mean * mean
+            var = np.divide(var, mean2, out=np.zeros_like(var), where=mean2 > 0)
+        return var
+
+    return _map_batches(patterns, operator, reduce, operator.n_radial)
 
 
 def sector_means(patterns: np.ndarray, operator: PolarOperator) -> np.ndarray:
@@ -285,15 +322,18 @@ def sector_means(patterns: np.ndarray, operator: PolarOperator) -> np.ndarray:
     out.  Empty sectors take the mean of the valid sectors of the same ring and
     pattern.
     """
-    p, lead = _polar_bins_first(patterns, operator)
     valid = operator.valid
-    if not valid.all():
-        n_valid = valid.sum(axis=1)
-        ring_mean = p.sum(axis=1) / np.maximum(n_valid, 1)[:, None]
-        p = np.where(valid[:, :, None], p, ring_mean[:, None, :])
-    _check_finite(p)
+    n_valid = valid.sum(axis=1)
     n_features = operator.n_radial * operator.npt_azim
-    return np.ascontiguousarray(p.reshape(n_features, -1).T).reshape(*lead, n_features)
+
+    def reduce(p):
+        if not valid.all():
+            ring_mean = p.sum(axis=1) / np.maximum(n_valid, 1)[:, None]
+            p = np.where(valid[:, :, None], p, ring_mean[:, None, :])
+        _check_finite(p)
+        return p.reshape(n_features, -1)
+
+    return _map_batches(patterns, operator, reduce, n_features)
 
 
 def find_ring_edges(
@@ -302,6 +342,7 @@ def find_ring_edges(
     n_rings: int | None = None,
     sigma: float = 1.0,
     prominence: float = 0.01,
+    outer: float | None = None,
 ) -> np.ndarray:
     """Ring edges at the local minima of a radial profile.
 
@@ -312,12 +353,16 @@ def find_ring_edges(
     radii
         The radii of ``profile`` (uniformly spaced), in pixels.
     n_rings
-        Keep at most this many rings: the minima of largest prominence.
+        Keep at most this many rings, the innermost, between the ``n_rings + 1``
+        minima of largest prominence.
     sigma
         Gaussian smoothing of the profile, in samples.
     prominence
         Smallest depth of a minimum, as a fraction of the range of the smoothed
         profile.
+    outer
+        Outer edge of the ring beyond the last minimum; default half a sample past
+        the last radius.
 
     Returns
     -------
@@ -335,19 +380,21 @@ def find_ring_edges(
     if span == 0:
         return np.empty((0, 2))
     minima, props = find_peaks(-smooth, prominence=prominence * span)
-    if n_rings is not None and minima.size > n_rings:
-        strongest = np.argsort(props["prominences"])[::-1][:n_rings]
+    if n_rings is not None and minima.size > n_rings + 1:
+        strongest = np.argsort(props["prominences"])[::-1][: n_rings + 1]
         minima = np.sort(minima[strongest])
     if minima.size == 0:
         return np.empty((0, 2))
     left, mid, right = smooth[minima - 1], smooth[minima], smooth[minima + 1]
     curvature = left - 2 * mid + right
-    shift = np.where(curvature > 0, 0.5 * (left - right) / np.where(curvature > 0, curvature, 1), 0)
+    shift = np.where(
+        curvature > 0, 0.5 * (left - right) / np.where(curvature > 0, curvature, 1), 0
+    )
     step = radii[1] - radii[0]
     edges = list(radii[minima] + np.clip(shift, -0.5, 0.5) * step)
     maxima, _ = find_peaks(smooth, prominence=prominence * span)
     if np.any(maxima > minima[-1]):
-        edges.append(float(radii[-1] + 0.5 * step))
+        edges.append(float(radii[-1] + 0.5 * step) if outer is None else float(outer))
     edges = np.asarray(edges)
     rings = np.stack([edges[:-1], edges[1:]], axis=1)
     if n_rings is not None:

@@ -81,7 +81,10 @@ def cluster_statistics(s, row_index: np.ndarray, n_rows: int, show_progressbar=N
         labels[..., None, None], chunks=nav_chunks + ((1,), (1,)), name=False
     )
     n_pixels = data.shape[-1] * data.shape[-2]
-    out_chunks = tuple((1,) * len(c) for c in nav_chunks) + ((n_rows,), (2 * n_pixels + 1,))
+    out_chunks = tuple((1,) * len(c) for c in nav_chunks) + (
+        (n_rows,),
+        (2 * n_pixels + 1,),
+    )
     partial = da.map_blocks(
         _chunk_sums, data, labels, n_rows=n_rows, chunks=out_chunks, dtype=np.float64
     )

@@ -27,7 +27,7 @@ import warnings
 
 import numpy as np
 
-#: Li et al. scan k = 20..149 for a 64 x 64 scan; the range scales with n.
+#: Li et al. scan k = 20..149 for a 64 x 64 scan with 50 UMAP neighbours.
 LI_RANGE = (20, 149)
 LI_PATTERNS = 64 * 64
 #: Most k values scanned (a step is used above this).
@@ -36,24 +36,29 @@ MAX_SCAN = 130
 STABLE_DECAYS = 3.0
 
 
-def default_k_range(n: int) -> np.ndarray:
-    """Li's 20..149 scaled by ``n / 4096``, from at least 5, at most ``MAX_SCAN`` values.
+def default_k_range(n: int, n_neighbors: int = 50) -> np.ndarray:
+    """Li's 20..149 scaled by ``max(n_neighbors / 50, n / 4096)``.
 
-    The top of the range is at least 10 above the bottom and at most ``n // 2``
-    (a cluster bigger than half the data would leave no room for a second one).
+    Li et al. scanned 20..149 for 4096 patterns embedded with 50 UMAP neighbours.
+    UMAP with ``min_dist=0`` breaks noise into clumps of about ``n_neighbors``
+    points, so the scan must reach a few neighbourhoods (3 x n_neighbors) to get
+    past them; on big scans real domains grow with n, so the range does too.
+    From at least 5, at least 10 values wide, at most ``n // 2``, and at most
+    ``MAX_SCAN`` values (a step is used above that).
     """
-    lo = max(5, round(LI_RANGE[0] * n / LI_PATTERNS))
-    hi = max(lo + 10, round(LI_RANGE[1] * n / LI_PATTERNS))
+    scale = max(n_neighbors / 50, n / LI_PATTERNS)
+    lo = max(5, round(LI_RANGE[0] * scale))
+    hi = max(lo + 10, round(LI_RANGE[1] * scale))
     hi = max(min(hi, n // 2), 2)
     lo = min(lo, hi)
     step = max(1, math.ceil((hi - lo + 1) / MAX_SCAN))
     return np.arange(lo, hi + 1, step)
 
 
-def check_k_range(k_range, n: int) -> np.ndarray:
+def check_k_range(k_range, n: int, n_neighbors: int = 50) -> np.ndarray:
     """``k_range`` (None, a ``range`` or a sequence of ints) as a sorted int array."""
     if k_range is None:
-        return default_k_range(n)
+        return default_k_range(n, n_neighbors)
     try:
         ks = np.unique(np.asarray(list(k_range), dtype=float))
     except (TypeError, ValueError):

@@ -83,7 +83,9 @@ def _label_pair(pred, truth, mask_value) -> tuple[np.ndarray, np.ndarray]:
     return p, t
 
 
-def precision_any(pred, truth, background=NOISE_LABEL, mask_value=MASK_LABEL) -> float:
+def precision_any(
+    pred, truth, background=NOISE_LABEL, truth_background=None, mask_value=MASK_LABEL
+) -> float:
     """Precision of detecting "any grain" against "no grain" (precision_A).
 
     A position is predicted positive when ``pred`` assigns it to any class, and is
@@ -96,7 +98,11 @@ def precision_any(pred, truth, background=NOISE_LABEL, mask_value=MASK_LABEL) ->
         Label maps of the same shape.  Boolean maps are used as they are (True =
         grain).
     background : int
-        Label meaning "no grain" (noise, unassigned, amorphous) in both maps.
+        Label meaning "no grain" (noise, unassigned, amorphous) in ``pred``, and
+        in ``truth`` unless ``truth_background`` is given.
+    truth_background : int, optional
+        "No grain" label of ``truth`` when it differs, e.g. the amorphous label
+        of a simulated dataset (``truth.amorphous_label``).
     mask_value : int or None
         Label of positions left out of the score (in either map).
 
@@ -110,7 +116,8 @@ def precision_any(pred, truth, background=NOISE_LABEL, mask_value=MASK_LABEL) ->
     p_bool, t_bool = p_raw.dtype == bool, t_raw.dtype == bool
     p, t = _label_pair(p_raw, t_raw, None if (p_bool or t_bool) else mask_value)
     pos_pred = p.astype(bool) if p_bool else p != background
-    pos_true = t.astype(bool) if t_bool else t != background
+    t_background = background if truth_background is None else truth_background
+    pos_true = t.astype(bool) if t_bool else t != t_background
     n_pred = int(pos_pred.sum())
     if n_pred == 0:
         return 0.0
@@ -121,12 +128,13 @@ def tpr_per_grain(
     pred,
     truth,
     background=NOISE_LABEL,
+    truth_background=None,
     mask_value=MASK_LABEL,
     matching="best",
 ) -> tuple[np.ndarray, float]:
     """True positive rate of every true grain against its best predicted class (TPR_G).
 
-    For each true grain (label ``>= 0`` and not ``background``) the predicted class
+    For each true grain (label ``>= 0``, not the background) the predicted class
     with the largest overlap is its match and TPR = overlap / grain size.  With
     ``matching="best"`` (the paper's definition) one predicted class may match
     several grains; ``"one_to_one"`` assigns each predicted class to at most one
@@ -138,7 +146,11 @@ def tpr_per_grain(
     pred, truth : array-like or BaseSignal
         Integer label maps of the same shape.
     background : int
-        Label meaning "no grain" / noise; never a grain or a predicted class.
+        Label meaning "no grain" / noise in ``pred`` (never a class), and in
+        ``truth`` unless ``truth_background`` is given.  Negative labels are
+        never grains or classes.
+    truth_background : int, optional
+        "No grain" label of ``truth`` when it differs (e.g. the amorphous label).
     mask_value : int or None
         Label of positions left out (in either map).
     matching : {"best", "one_to_one"}
@@ -160,10 +172,13 @@ def tpr_per_grain(
     """
     check_choice("matching", matching, MATCHINGS)
     p, t = _label_pair(pred, truth, mask_value)
-    is_grain = (t >= 0) & (t != background)
+    t_background = background if truth_background is None else truth_background
+    is_grain = (t >= 0) & (t != t_background)
     grains = np.unique(t[is_grain])
     if grains.size == 0:
-        raise ValueError("`truth` contains no grain (no label >= 0 other than background).")
+        raise ValueError(
+            "`truth` contains no grain (no label >= 0 other than background)."
+        )
     # Negative predicted labels (noise, masked) are never a class.
     is_class = (p >= 0) & (p != background)
     classes = np.unique(p[is_class])
@@ -317,7 +332,9 @@ def cluster_dissimilarity(X, labels=None, weights=None, scaling="minmax") -> np.
     if labels is not None:
         lab = _values(labels, "labels").astype(np.int64).ravel()
         if lab.size != n:
-            raise ValueError(f"`labels` has {lab.size} values for {n} positions of `X`.")
+            raise ValueError(
+                f"`labels` has {lab.size} values for {n} positions of `X`."
+            )
         ids = np.unique(lab[lab >= 0])
         if ids.size == 0:
             raise ValueError("`labels` contains no cluster (no label >= 0).")

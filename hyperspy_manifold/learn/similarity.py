@@ -72,7 +72,9 @@ def _resolve_labels(s, labels):
         n_pixels = int(np.prod(s.data.shape[-2:]))
         if sums is not None and np.shape(sums) == (n_rows, n_pixels):
             with np.errstate(invalid="ignore", divide="ignore"):
-                means = np.asarray(sums, dtype=np.float64) / one_hot.sum(axis=1)[:, None]
+                means = (
+                    np.asarray(sums, dtype=np.float64) / one_hot.sum(axis=1)[:, None]
+                )
         return rows, n_rows, means
     if hasattr(labels, "labels") and isinstance(labels.labels, BaseSignal):
         labels = labels.labels

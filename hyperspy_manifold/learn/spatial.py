@@ -123,6 +123,14 @@ def _threshold(values: np.ndarray, threshold) -> float | None:
     return float(lo + threshold * (hi - lo))
 
 
+def _drop_small(mask: np.ndarray, min_size: int) -> np.ndarray:
+    """``mask`` without its connected parts of fewer than ``min_size`` pixels."""
+    parts = label(mask)
+    sizes = np.bincount(parts.ravel())
+    sizes[0] = 0
+    return (sizes >= min_size)[parts]
+
+
 def _disk(radius: int) -> np.ndarray:
     r = np.arange(-radius, radius + 1)
     return (r[:, None] ** 2 + r[None, :] ** 2) <= radius**2
@@ -145,11 +153,13 @@ def separate_regions(
     scale=None,
     offset=None,
     units: str | None = None,
+    exclude_components=None,
 ) -> Regions:
     """Split component maps into connected regions, each its own class.
 
-    Every map is thresholded, gaps are closed, connected regions are labelled
-    (8-connectivity), and regions with fewer than ``min_size`` pixels are dropped.
+    Every map is thresholded, specks smaller than ``min_size`` pixels are
+    removed, gaps are closed, connected regions are labelled (8-connectivity),
+    and regions with fewer than ``min_size`` pixels are dropped.
 
     Parameters
     ----------
@@ -169,6 +179,9 @@ def separate_regions(
         that of a signal.
     units : str, optional
         Units of ``scale`` (default: those of the signal axes, or "px").
+    exclude_components : sequence of int, optional
+        Maps that do not become classes, e.g. an amorphous or background
+        component; their positions stay -1 unless another region covers them.
 
     Returns
     -------
@@ -194,7 +207,9 @@ def separate_regions(
             f"`threshold` must be 'yen', 'otsu' or a fraction in (0, 1), got {threshold!r}."
         )
     if not (isinstance(min_size, (int, np.integer)) and min_size >= 1):
-        raise ValueError(f"`min_size` must be a positive integer (pixels), got {min_size!r}.")
+        raise ValueError(
+            f"`min_size` must be a positive integer (pixels), got {min_size!r}."
+        )
     if not (isinstance(closing, (int, np.integer)) and closing >= 0):
         raise ValueError(
             f"`closing` must be a non-negative integer radius in pixels, got {closing!r}."
@@ -202,17 +217,28 @@ def separate_regions(
     data, (sy, sx), (oy, ox), units, signal = _maps_and_calibration(
         maps, scale, offset, units
     )
+    excluded = set() if exclude_components is None else set(np.ravel(exclude_components))
+    if not excluded <= set(range(data.shape[0])):
+        raise ValueError(
+            f"`exclude_components` must be map indices below {data.shape[0]}, "
+            f"got {sorted(excluded)}."
+        )
     masked = np.isnan(data).all(axis=0)
     rows, masks, region_maps = [], [], []
     for component, cmap in enumerate(data):
         valid = np.isfinite(cmap)
+        if component in excluded:
+            continue
         if not valid.any():
             continue
         t = _threshold(cmap[valid], threshold)
         if t is None:
             continue
         values = np.where(valid, cmap, -np.inf)
-        mask = _close(values > t, int(closing)) & valid
+        # Specks of noise above the threshold go before closing, which could
+        # otherwise join them into a region.
+        mask = _drop_small(values > t, min_size)
+        mask = _close(mask, int(closing)) & valid
         regions = label(mask)
         props = regionprops(
             regions, intensity_image=np.where(valid, cmap, 0), spacing=(sy, sx)
@@ -242,7 +268,9 @@ def separate_regions(
 
     labels = np.full(nav_shape, NOISE_LABEL, dtype=np.int64)
     if len(rows):
-        weight = np.where(masks, np.nan_to_num(np.array(region_maps), nan=-np.inf), -np.inf)
+        weight = np.where(
+            masks, np.nan_to_num(np.array(region_maps), nan=-np.inf), -np.inf
+        )
         best = weight.argmax(axis=0)
         labels = np.where(masks.any(axis=0), best, NOISE_LABEL)
     labels[masked] = MASK_LABEL

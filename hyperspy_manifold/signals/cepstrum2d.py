@@ -4,6 +4,7 @@ from hyperspy._signals.lazy import LazySignal
 from hyperspy.signals import Signal2D
 
 from hyperspy_manifold.features.cepstrum import get_ring_features
+from hyperspy_manifold.features.lattice import fit_lattice_peaks, get_lattice_vectors
 from hyperspy_manifold.signals._delegate import api_method
 
 
@@ -19,6 +20,8 @@ class Cepstrum2D(Signal2D):
     _signal_type = "cepstrum"
 
     get_ring_features = api_method(get_ring_features)
+    get_lattice_vectors = api_method(get_lattice_vectors)
+    fit_lattice_peaks = api_method(fit_lattice_peaks)
 
 
 class LazyCepstrum2D(LazySignal, Cepstrum2D):

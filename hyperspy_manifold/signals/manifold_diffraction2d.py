@@ -2,8 +2,12 @@
 
 from pyxem.signals import ElectronDiffraction2D, LazyElectronDiffraction2D
 
+from hyperspy_manifold.features.bragg import get_bragg_features
 from hyperspy_manifold.features.cepstrum import get_cepstrum
 from hyperspy_manifold.features.polar import get_angular_average, get_radial_variance
+from hyperspy_manifold.learn.manifold import manifold_decomposition
+from hyperspy_manifold.learn.nmf import bragg_nmf
+from hyperspy_manifold.learn.similarity import get_similarity_loadings
 from hyperspy_manifold.signals._delegate import api_method
 
 
@@ -20,6 +24,10 @@ class ManifoldDiffraction2D(ElectronDiffraction2D):
     get_cepstrum = api_method(get_cepstrum)
     get_radial_variance = api_method(get_radial_variance)
     get_angular_average = api_method(get_angular_average)
+    get_bragg_features = api_method(get_bragg_features)
+    bragg_nmf = api_method(bragg_nmf)
+    manifold_decomposition = api_method(manifold_decomposition)
+    get_similarity_loadings = api_method(get_similarity_loadings)
 
 
 class LazyManifoldDiffraction2D(LazyElectronDiffraction2D, ManifoldDiffraction2D):

@@ -1,0 +1,689 @@
+"""A self-contained, interactive HTML report of a clustering (Bokeh, no server).
+
+One HTML file holds everything, BokehJS included (``bokeh.resources.INLINE``), so
+it opens in any browser without a network connection and can be mailed or put
+beside the data.  It shows:
+
+* the embedding and the label map, linked: both draw from one
+  ``ColumnDataSource`` (named ``"positions"``), so a selection in either (box
+  select by default, lasso, tap) highlights the same scan positions in the other,
+  by Bokeh's own linked selection, without custom JavaScript;
+* cluster mean patterns and mean minus the global mean (Li et al. 2019, Fig. 7),
+  and, with the data, one real member pattern of each cluster;
+* similarity loadings (Li et al. 2019, Fig. 4), when given;
+* the k-scan behind an automatic ``min_cluster_size`` with its fitted decay;
+* a parameter and provenance table made from the same ``summary`` dict that
+  :func:`~hyperspy_manifold.report.save_results` writes to ``summary.json``
+  (also embedded verbatim as JSON, ``<script id="summary-json">``).
+
+Above ``max_points`` unmasked positions the scatter shows a seeded random sample
+(the page says so) and the full label map is drawn faded underneath.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+
+from hyperspy_manifold.explore import _array, embedding_points, label_rgba
+from hyperspy_manifold.learn.similarity import MASKED, NOISE
+
+#: Largest side of a detector image in the page (bigger patterns are binned).
+MAX_PATTERN_SIZE = 128
+#: Largest side of a navigation-shaped map in the page (similarity loadings).
+MAX_MAP_SIZE = 256
+#: Alpha of glyphs outside a selection.
+NONSELECTION_ALPHA = 0.12
+TOOLS = "box_select,lasso_select,tap,wheel_zoom,pan,reset,save"
+
+TEMPLATE = """
+{% block preamble %}
+<style>
+  body { font-family: sans-serif; margin: 1.5em; color: #222; max-width: 1300px; }
+  h1 { font-size: 1.5em; margin-bottom: 0.2em; }
+  h2 { font-size: 1.15em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
+  p.note { background: #fff6d5; border-left: 4px solid #e0b000; padding: 0.4em 0.8em; }
+  p.help { color: #555; font-size: 0.9em; }
+  table { border-collapse: collapse; font-size: 0.85em; }
+  th, td { border: 1px solid #ddd; padding: 2px 8px; text-align: left;
+           vertical-align: top; }
+  th { background: #f4f4f4; font-weight: normal; font-family: monospace; }
+  td { font-family: monospace; word-break: break-all; max-width: 60em; }
+  span.swatch { display: inline-block; width: 1em; height: 1em;
+                border: 1px solid #888; vertical-align: middle; }
+</style>
+{% endblock %}
+{% block contents %}
+<h1>{{ heading | e }}</h1>
+<p id="headline">{{ headline | e }}</p>
+{% if sampling_note %}<p class="note" id="sampling-note">{{ sampling_note | e }}</p>{% endif %}
+
+<h2 id="linked">Embedding and label map</h2>
+<p class="help">Box select (active), lasso or tap in either plot: the same scan
+positions are highlighted in the other.  Shift + select adds to the selection;
+the reset tool restores the view.</p>
+{{ embed(roots.linked) }}
+{{ cluster_table }}
+
+<h2 id="means">Cluster mean patterns</h2>
+<p class="help">Top: log(1 + mean pattern); bottom: mean minus the global mean
+pattern (red = brighter than average).{{ means_note | e }}</p>
+{{ embed(roots.means) }}
+
+{% if has_typical %}
+<h2 id="typical">A member pattern of each cluster</h2>
+<p class="help">{{ typical_note | e }}</p>
+{{ embed(roots.typical) }}
+{% endif %}
+
+{% if has_similarity %}
+<h2 id="similarity">Similarity loadings</h2>
+<p class="help">1 / (eps + distance of every pattern to each cluster mean)
+(Li et al. 2019, Fig. 4).</p>
+{{ embed(roots.similarity) }}
+{% endif %}
+
+<h2 id="k-scan">Number of clusters against min_cluster_size</h2>
+{% if has_k_scan %}{{ embed(roots.k_scan) }}{% else %}
+<p class="help">{{ k_scan_note | e }}</p>{% endif %}
+
+{% if data_table %}
+<h2 id="data">Data</h2>
+{{ data_table }}
+{% endif %}
+
+<h2 id="provenance-heading">Parameters and provenance</h2>
+<p class="help">The content of summary.json (parameters, versions, timings,
+input).</p>
+{{ provenance_table }}
+<script type="application/json" id="summary-json">{{ summary_json }}</script>
+{% endblock %}
+"""
+
+
+# ------------------------------------------------------------------ pure helpers
+
+
+def scatter_sample(candidates, max_points: int, random_state=0) -> np.ndarray:
+    """The positions drawn in the scatter: all, or a seeded sample of ``max_points``.
+
+    ``candidates`` are flat position indices; the result is sorted.
+    """
+    candidates = np.asarray(candidates)
+    if candidates.size <= max_points:
+        return candidates
+    rng = np.random.default_rng(random_state)
+    return np.sort(rng.choice(candidates, max_points, replace=False))
+
+
+def flatten_summary(summary: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """``(dotted key, text)`` rows of a nested summary dict, in its order.
+
+    Strings are shown as they are, everything else as JSON (so ``null``,
+    ``true``, ``[16, 16]``); empty dicts stay one row ``{}``.
+    """
+    rows = []
+    for key, value in summary.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            rows.extend(flatten_summary(value, f"{name}."))
+        elif isinstance(value, str):
+            rows.append((name, value))
+        else:
+            rows.append((name, json.dumps(value)))
+    return rows
+
+
+def shrink(image: np.ndarray, max_size: int) -> tuple[np.ndarray, int]:
+    """Block mean of ``image`` by the smallest integer factor that fits ``max_size``.
+
+    Returns ``(binned image, factor)``; edge rows/columns that do not fill a
+    block are dropped.
+    """
+    image = np.asarray(image, dtype=np.float64)
+    factor = int(np.ceil(max(image.shape) / max_size))
+    if factor <= 1:
+        return image, 1
+    ny, nx = (n // factor for n in image.shape)
+    binned = image[: ny * factor, : nx * factor].reshape(ny, factor, nx, factor)
+    return np.nanmean(binned, axis=(1, 3)), factor
+
+
+def _hex(rgba) -> str:
+    r, g, b = (int(round(255 * float(c))) for c in rgba[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _row_names(result) -> list[str]:
+    names = [f"cluster {i}" for i in range(result.n_clusters)]
+    if result.noise_index is not None:
+        names.append("noise")
+    return names
+
+
+def _html_table(rows, table_id: str, header=None) -> str:
+    head = ""
+    if header:
+        head = "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>"
+    body = "".join(
+        "<tr>"
+        + f"<th>{html.escape(str(k))}</th>"
+        + "".join(f"<td>{v}</td>" for v in values)
+        + "</tr>"
+        for k, *values in rows
+    )
+    return f'<table id="{table_id}">{head}{body}</table>'
+
+
+# ------------------------------------------------------------------ Bokeh figures
+
+
+def _scan_geometry(labels_signal):
+    """Calibrated centres ``(x, y)`` of every position and the pixel size."""
+    axes = labels_signal.axes_manager.signal_axes
+    ax_x = axes[0]
+    if len(axes) == 1:
+        x = np.asarray(ax_x.axis, dtype=np.float64)
+        return x, np.zeros_like(x), (ax_x.scale, 1.0), (ax_x, None)
+    ax_y = axes[1]
+    yy, xx = np.meshgrid(ax_y.axis, ax_x.axis, indexing="ij")
+    return xx.ravel(), yy.ravel(), (ax_x.scale, ax_y.scale), (ax_x, ax_y)
+
+
+def _frame(width_units, height_units, longest=440, shortest=160):
+    """Plot width and height in pixels for a region of the given aspect."""
+    aspect = width_units / height_units if height_units else 1.0
+    if aspect >= 1:
+        return longest, int(max(shortest, longest / aspect))
+    return int(max(shortest, longest * aspect)), longest
+
+
+def _image_figure(image, extent, title, palette, low=None, high=None, size=190):
+    from bokeh.models import LinearColorMapper, Range1d
+    from bokeh.plotting import figure
+
+    x0, x1, y1, y0 = extent  # y1 > y0: the y axis points down, as in imshow
+    width, height = _frame(abs(x1 - x0), abs(y1 - y0), longest=size, shortest=60)
+    fig = figure(
+        title=title,
+        width=width + 10,
+        height=height + 30,
+        x_range=Range1d(x0, x1),
+        y_range=Range1d(y1, y0),
+        tools="wheel_zoom,pan,reset",
+        toolbar_location=None,
+        min_border=2,
+    )
+    finite = np.asarray(image)[np.isfinite(image)]
+    if low is None:
+        low = float(finite.min()) if finite.size else 0.0
+    if high is None:
+        high = float(finite.max()) if finite.size else 1.0
+    mapper = LinearColorMapper(
+        palette=palette, low=low, high=high if high > low else low + 1
+    )
+    fig.image(
+        image=[np.asarray(image, dtype=np.float32)],
+        x=min(x0, x1),
+        y=min(y0, y1),
+        dw=abs(x1 - x0),
+        dh=abs(y1 - y0),
+        color_mapper=mapper,
+    )
+    fig.axis.visible = False
+    fig.grid.visible = False
+    fig.title.text_font_size = "9pt"
+    return fig
+
+
+def _detector_extent(signal, factor=1):
+    ax_x, ax_y = signal.axes_manager.signal_axes[:2]
+    nx = ax_x.size // factor
+    ny = ax_y.size // factor
+    x0 = ax_x.axis[0] - ax_x.scale / 2
+    y0 = ax_y.axis[0] - ax_y.scale / 2
+    return (x0, x0 + nx * factor * ax_x.scale, y0 + ny * factor * ax_y.scale, y0)
+
+
+def _linked_figures(result, max_points, random_state, cmap):
+    """The embedding and the label map sharing one ColumnDataSource."""
+    from bokeh.layouts import row
+    from bokeh.models import ColumnDataSource, HoverTool, LinearColorMapper, Range1d
+    from bokeh.plotting import figure
+
+    labels = _array(result.labels).astype(np.int64)
+    flat = labels.ravel()
+    points = embedding_points(result.embedding)
+    x, y, (dx, dy), (ax_x, ax_y) = _scan_geometry(result.labels)
+    shown = scatter_sample(np.flatnonzero(flat != MASKED), max_points, random_state)
+    source = ColumnDataSource(
+        data={
+            "ex": points[shown, 0].astype(np.float32),
+            "ey": points[shown, 1].astype(np.float32),
+            "x": x[shown].astype(np.float32),
+            "y": y[shown].astype(np.float32),
+            "label": flat[shown].astype(np.int32),
+            "position": shown.astype(np.int32),
+        },
+        name="positions",
+    )
+    palette_rgba = label_rgba(np.arange(MASKED, result.n_clusters), cmap)
+    mapper = LinearColorMapper(
+        palette=[_hex(c) for c in palette_rgba],
+        low=MASKED - 0.5,
+        high=result.n_clusters - 0.5,
+    )
+    color = {"field": "label", "transform": mapper}
+
+    size = float(np.clip(600 / np.sqrt(max(shown.size, 1)), 2, 8))
+    embedding = figure(
+        name="embedding",
+        title="Embedding",
+        width=470,
+        height=450,
+        tools=TOOLS,
+        active_drag="box_select",
+        x_axis_label="component 1",
+        y_axis_label="component 2",
+    )
+    embedding.scatter(
+        "ex",
+        "ey",
+        source=source,
+        size=size,
+        fill_color=color,
+        line_color=None,
+        nonselection_fill_alpha=NONSELECTION_ALPHA,
+        nonselection_fill_color=color,
+        selection_fill_color=color,
+        selection_line_color="black",
+        selection_line_width=0.5 if size >= 4 else 0,
+        name="embedding_points",
+    )
+
+    x_edges = (x.min() - dx / 2, x.max() + dx / 2)
+    y_edges = (y.min() - dy / 2, y.max() + dy / 2)
+    width, height = _frame(x_edges[1] - x_edges[0], y_edges[1] - y_edges[0])
+    unit_x = f"{ax_x.name} ({ax_x.units})"
+    unit_y = f"{ax_y.name} ({ax_y.units})" if ax_y is not None else ""
+    label_map = figure(
+        name="label_map",
+        title=f"Label map ({result.n_clusters} clusters)",
+        width=width + 70,
+        height=height + 60,
+        x_range=Range1d(*x_edges),
+        y_range=Range1d(y_edges[1], y_edges[0]),  # row 0 at the top
+        tools=TOOLS,
+        active_drag="box_select",
+        x_axis_label=unit_x,
+        y_axis_label=unit_y,
+    )
+    if shown.size < flat.size:
+        # Positions left out of the scatter (sampled away or masked) stay visible
+        # as a faded image under the glyphs.
+        rgba = (label_rgba(labels, cmap) * 255).astype(np.uint8)
+        rgba[..., 3] = 255
+        image = rgba if labels.ndim == 2 else rgba[None]
+        label_map.image_rgba(
+            image=[image.view(np.uint32)[..., 0]],
+            x=x_edges[0],
+            y=y_edges[0],
+            dw=x_edges[1] - x_edges[0],
+            dh=y_edges[1] - y_edges[0],
+            global_alpha=0.35,
+        )
+    cells = label_map.rect(
+        "x",
+        "y",
+        width=dx,
+        height=dy,
+        source=source,
+        fill_color=color,
+        line_color=None,
+        nonselection_fill_alpha=NONSELECTION_ALPHA,
+        nonselection_fill_color=color,
+        selection_fill_color=color,
+        name="label_cells",
+    )
+    label_map.add_tools(
+        HoverTool(
+            renderers=[cells],
+            tooltips=[("x, y", "@x, @y"), ("label", "@label"), ("position", "@position")],
+        )
+    )
+    for fig in (embedding, label_map):
+        fig.toolbar.logo = None
+    return row(embedding, label_map, name="linked"), source, shown
+
+
+def _gallery(figures, name, ncols=6):
+    from bokeh.layouts import gridplot
+
+    return gridplot(figures, ncols=ncols, name=name, toolbar_location=None)
+
+
+def _means_figures(result):
+    from bokeh.palettes import Inferno256, RdBu11
+
+    means = _array(result.cluster_means).astype(np.float64)
+    diff = _array(result.mean_minus_global).astype(np.float64)
+    if means.ndim == 2:
+        means, diff = means[None], diff[None]
+    names = _row_names(result)
+    counts = np.asarray(result.counts)
+    shown, factor = zip(*(shrink(m, MAX_PATTERN_SIZE) for m in means))
+    diffs = [shrink(d, MAX_PATTERN_SIZE)[0] for d in diff]
+    extent = _detector_extent(result.cluster_means, factor[0])
+    top = [
+        _image_figure(
+            np.log1p(m - min(0.0, float(np.nanmin(m)))),
+            extent,
+            f"{names[i]} ({int(counts[i])})",
+            Inferno256,
+        )
+        for i, m in enumerate(shown)
+    ]
+    lim = max(float(np.nanmax(np.abs(d))) for d in diffs) or 1.0
+    bottom = [
+        _image_figure(d, extent, f"{names[i]} - global", RdBu11[::-1], -lim, lim)
+        for i, d in enumerate(diffs)
+    ]
+    ncols = min(len(top), 6)
+    figures = []
+    for start in range(0, len(top), ncols):
+        figures += top[start : start + ncols] + bottom[start : start + ncols]
+    note = (
+        f" Patterns are shown binned {factor[0]} x {factor[0]}."
+        if factor[0] > 1
+        else ""
+    )
+    return _gallery(figures, "means", ncols), note
+
+
+def _typical_positions(result, similarity) -> list[int]:
+    """A flat position index per cluster row: the member most like its cluster.
+
+    The member with the largest similarity loading when the loadings are given,
+    else the member nearest the median of the cluster in the embedding.
+    """
+    from hyperspy_manifold.learn.similarity import rows_from_label_map
+
+    flat = _array(result.labels).astype(np.int64).ravel()
+    rows, n_rows, _ = rows_from_label_map(flat)
+    points = embedding_points(result.embedding)
+    sim = None
+    if similarity is not None:
+        sim = np.asarray(similarity.data).reshape(-1, flat.size)
+        if sim.shape[0] != n_rows:
+            sim = None
+    chosen = []
+    for r in range(n_rows):
+        members = np.flatnonzero(rows == r)
+        if sim is not None:
+            chosen.append(int(members[np.argmax(sim[r, members])]))
+        else:
+            centre = np.median(points[members], axis=0)
+            distance = np.linalg.norm(points[members] - centre, axis=1)
+            chosen.append(int(members[np.argmin(distance)]))
+    return chosen
+
+
+def _typical_figures(result, signal, similarity):
+    from bokeh.palettes import Inferno256
+
+    from hyperspy_manifold.features._base import compute, pattern_stack
+
+    labels = _array(result.labels)
+    positions = _typical_positions(result, similarity)
+    index = np.unravel_index(positions, labels.shape)
+    patterns = np.asarray(compute(pattern_stack(signal).vindex[index], False))
+    names = _row_names(result)
+    figures = []
+    factor = 1
+    for i, (pattern, flat) in enumerate(zip(patterns, positions)):
+        shown, factor = shrink(pattern, MAX_PATTERN_SIZE)
+        where = np.unravel_index(flat, labels.shape)
+        figures.append(
+            _image_figure(
+                np.log1p(shown - min(0.0, float(np.nanmin(shown)))),
+                _detector_extent(signal, factor),
+                f"{names[i]} at {tuple(int(w) for w in where)}",
+                Inferno256,
+            )
+        )
+    how = (
+        "the largest similarity loading"
+        if similarity is not None
+        else "the point nearest the cluster's median in the embedding"
+    )
+    note = f"Log(1 + pattern) of the member with {how}; position in array order."
+    return _gallery(figures, "typical", min(len(figures), 6)), note
+
+
+def _similarity_figures(result, similarity):
+    from bokeh.palettes import Viridis256
+
+    data = _array(similarity).astype(np.float64)
+    labels = _array(result.labels)
+    data = data.reshape((-1,) + (labels.shape if labels.ndim == 2 else (1, labels.size)))
+    names = _row_names(result)
+    from hyperspy_manifold.explore import navigation_extent
+
+    figures = []
+    for i, image in enumerate(data):
+        shown, factor = shrink(image, MAX_MAP_SIZE)
+        x0, x1, y1, y0 = navigation_extent(result.labels)
+        figures.append(
+            _image_figure(
+                shown,
+                (x0, x1, y1, y0),
+                names[i] if i < len(names) else f"row {i}",
+                Viridis256,
+                size=220,
+            )
+        )
+    return _gallery(figures, "similarity", min(len(figures), 5))
+
+
+def _k_scan_figure(result):
+    from bokeh.models import Span
+    from bokeh.plotting import figure
+
+    k = np.asarray(result.k_scan.axes_manager.signal_axes[0].axis, dtype=np.float64)
+    counts = np.asarray(result.k_scan.data, dtype=np.float64)
+    fig = figure(
+        name="k_scan",
+        width=520,
+        height=340,
+        x_axis_label="min_cluster_size k",
+        y_axis_label="number of clusters",
+        tools="wheel_zoom,pan,reset,save",
+    )
+    fig.scatter(k, counts, size=5, legend_label="clusters found")
+    if result.k_model is not None:
+        try:
+            fitted = np.asarray(result.k_model.as_signal(show_progressbar=False).data)
+            fig.line(k, fitted, color="darkorange", line_width=2, legend_label="fitted decay")
+        except Exception:  # a failed fit is already visible in the scan itself
+            pass
+    chosen = result.parameters.get("min_cluster_size")
+    if isinstance(chosen, int | np.integer):
+        fig.add_layout(Span(location=float(chosen), dimension="height", line_dash="dashed"))
+        fig.title.text = f"chosen k = {chosen} ({result.parameters.get('min_cluster_size_rule', '')})"
+    fig.toolbar.logo = None
+    return fig
+
+
+def _cluster_table(result, cmap) -> str:
+    counts = np.asarray(result.counts)
+    labels = _array(result.labels)
+    total = max(int((labels != MASKED).sum()), 1)
+    values = list(range(result.n_clusters))
+    if result.noise_index is not None:
+        values.append(NOISE)
+    colors = label_rgba(np.asarray(values, dtype=np.int64), cmap)
+    rows = []
+    for name, value, color, count in zip(_row_names(result), values, colors, counts):
+        swatch = f'<span class="swatch" style="background:{_hex(color)}"></span>'
+        rows.append(
+            (name, swatch, str(value), str(int(count)), f"{100 * count / total:.1f} %")
+        )
+    return _html_table(
+        rows, "clusters", ["row", "colour", "label", "patterns", "fraction"]
+    )
+
+
+def _data_table(signal) -> str:
+    am = signal.axes_manager
+    rows = [("title", html.escape(str(signal.metadata.General.title)))]
+    original = signal.metadata.get_item("General.original_filename")
+    if original:
+        rows.append(("original_filename", html.escape(str(original))))
+    rows.append(("lazy", str(bool(signal._lazy))))
+    rows.append(("dtype", str(signal.data.dtype)))
+    for axis in am.navigation_axes + am.signal_axes:
+        kind = "navigation" if axis.navigate else "signal"
+        rows.append(
+            (
+                f"{kind} axis {axis.name}",
+                html.escape(
+                    f"size {axis.size}, scale {axis.scale:g}, offset {axis.offset:g} "
+                    f"{axis.units}"
+                ),
+            )
+        )
+    return _html_table(rows, "data-table")
+
+
+def _headline(result) -> str:
+    labels = _array(result.labels)
+    noise = int((labels == NOISE).sum())
+    masked = int((labels == MASKED).sum())
+    shape = " x ".join(str(n) for n in labels.shape[::-1])
+    axes = result.labels.axes_manager.signal_axes
+    size = " x ".join(f"{ax.size * ax.scale:g}" for ax in axes)
+    text = (
+        f"{result.n_clusters} clusters ({result.parameters.get('algorithm', '?')}), "
+        f"{noise} noise positions, {masked} masked, on a {shape} scan "
+        f"({size} {axes[0].units})."
+    )
+    return text
+
+
+# ----------------------------------------------------------------------- public
+
+
+def to_html(
+    result,
+    path,
+    signal=None,
+    similarity=None,
+    summary: dict | None = None,
+    max_points: int = 50000,
+    random_state: int | None = 0,
+    cmap: str = "tab10",
+    title: str | None = None,
+) -> Path:
+    """Write a self-contained interactive HTML report of ``result``.
+
+    Parameters
+    ----------
+    result : ManifoldResult
+        From ``manifold_decomposition(..., return_info=True)``.
+    path : str or pathlib.Path
+        The HTML file to write (written under a temporary name, then renamed).
+    signal : BaseSignal, optional
+        The clustered data: adds one real member pattern per cluster (only those
+        patterns are read from a lazy signal) and a table of the data's axes.
+    similarity : BaseSignal, optional
+        From :func:`~hyperspy_manifold.get_similarity_loadings`.
+    summary : dict, optional
+        The dict returned by :func:`~hyperspy_manifold.report.save_results` (the
+        content of ``summary.json``), shown as the provenance table so page and
+        file agree.  Default: the parameters and package versions.
+    max_points : int
+        Most positions drawn in the linked plots; above it a seeded random sample
+        (``random_state``), and the page says so.
+    random_state : int, optional
+        Seed of that sample.
+    cmap : str
+        Matplotlib colormap of the cluster labels (as in the PNG figures).
+    title : str, optional
+        Page title; default from the signal's title.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    from bokeh.embed import file_html
+    from bokeh.resources import INLINE
+
+    from hyperspy_manifold.report import _atomic_write, _jsonable, versions
+
+    if isinstance(max_points, bool) or not isinstance(max_points, int | np.integer) or max_points < 1:
+        raise ValueError(f"`max_points` must be an integer >= 1, got {max_points!r}.")
+    labels = _array(result.labels)
+    if labels.ndim > 2:
+        raise ValueError(
+            "`to_html` reports scans with one or two navigation axes, got "
+            f"{labels.ndim}."
+        )
+    if signal is not None and tuple(signal.data.shape[:-2]) != labels.shape:
+        raise ValueError(
+            f"`signal` must have the navigation shape of the result {labels.shape}, "
+            f"got {tuple(signal.data.shape[:-2])}."
+        )
+    if summary is None:
+        summary = {"parameters": result.parameters, "versions": versions()}
+    summary = _jsonable(summary)
+    if title is None:
+        name = signal.metadata.General.title if signal is not None else ""
+        title = f"Clustering report: {name}" if name else "Clustering report"
+
+    linked, _, shown = _linked_figures(result, int(max_points), random_state, cmap)
+    n_unmasked = int((labels != MASKED).sum())
+    sampling_note = ""
+    if shown.size < n_unmasked:
+        sampling_note = (
+            f"The linked plots show {shown.size} of the {n_unmasked} scan positions, "
+            f"a random sample (seed {random_state}); the label map underneath, "
+            f"faded, shows all of them."
+        )
+    means, means_note = _means_figures(result)
+    roots = [linked, means]
+    variables = {
+        "heading": title,
+        "headline": _headline(result),
+        "sampling_note": sampling_note,
+        "means_note": means_note,
+        "cluster_table": _cluster_table(result, cmap),
+        "has_typical": signal is not None,
+        "has_similarity": similarity is not None,
+        "has_k_scan": result.k_scan is not None,
+        "k_scan_note": (
+            "No k-scan: min_cluster_size was given, or the algorithm "
+            f"({result.parameters.get('algorithm')!r}) has none."
+        ),
+        "data_table": _data_table(signal) if signal is not None else "",
+        "provenance_table": _html_table(
+            [(k, html.escape(v)) for k, v in flatten_summary(summary)], "provenance"
+        ),
+        # "</" would end the script element early.
+        "summary_json": json.dumps(summary, indent=1).replace("</", "<\\/"),
+    }
+    if signal is not None:
+        typical, variables["typical_note"] = _typical_figures(result, signal, similarity)
+        roots.append(typical)
+    if similarity is not None:
+        roots.append(_similarity_figures(result, similarity))
+    if result.k_scan is not None:
+        roots.append(_k_scan_figure(result))
+    page = file_html(roots, INLINE, title=title, template=TEMPLATE, template_variables=variables)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, lambda p: p.write_text(page, encoding="utf-8"))
+    return path

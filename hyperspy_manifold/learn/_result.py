@@ -1,0 +1,166 @@
+"""``ManifoldResult``: everything :func:`manifold_decomposition` found, as signals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hyperspy_manifold.learn.similarity import MASKED, NOISE
+
+#: Colour of noise points and pixels (light grey) and of masked pixels (white).
+NOISE_COLOR = (0.75, 0.75, 0.75, 1.0)
+MASKED_COLOR = (1.0, 1.0, 1.0, 1.0)
+
+
+@dataclass
+class ManifoldResult:
+    """Results of :func:`~hyperspy_manifold.manifold_decomposition`.
+
+    Attributes
+    ----------
+    labels : BaseSignal
+        Integer label map with the calibrated navigation axes of the data (its
+        signal axes): 0..K-1 = clusters, -1 (``NOISE``) = HDBSCAN noise,
+        -2 (``MASKED``) = positions excluded by ``navigation_mask``.
+    embedding : Signal1D
+        The navigation axes of the data and one signal axis "UMAP component" of
+        length ``n_components``; NaN at masked positions.
+    probabilities : BaseSignal
+        Membership strength in [0, 1] (HDBSCAN ``probabilities_``; 0 for noise;
+        1 for k-means and spectral clustering); NaN at masked positions.
+    cluster_means, cluster_stds, mean_minus_global : BaseSignal
+        Stacks of patterns in data space, navigation axis "Cluster index": rows
+        0..K-1 are the clusters in label order, then one last row for the noise
+        patterns when there is noise (``noise_index``).
+    global_mean : BaseSignal
+        Mean of every unmasked pattern.
+    counts : numpy.ndarray
+        Number of patterns of every row.
+    n_clusters : int
+        K, the number of clusters (noise not counted).
+    noise_index : int or None
+        Row of the noise in the stacks and in ``learning_results`` (K), or None.
+    k_scan, k_model : Signal1D, Model1D or None
+        Number of clusters against ``min_cluster_size`` and the fitted
+        ``ClusterCountDecay`` model, when ``min_cluster_size="auto"``.
+    features : BaseSignal
+        The feature signal that was clustered (lazy when computed from the data).
+    estimators : dict
+        The fitted ``scaler``, ``pca`` (or None), ``umap`` (list: the first fit
+        and every bootstrap round) and ``clusterer``.
+    parameters : dict
+        Every parameter used, including the resolved defaults.
+    """
+
+    labels: object
+    embedding: object
+    probabilities: object
+    cluster_means: object
+    cluster_stds: object
+    mean_minus_global: object
+    global_mean: object
+    counts: np.ndarray
+    n_clusters: int
+    noise_index: int | None
+    features: object = None
+    k_scan: object = None
+    k_model: object = None
+    estimators: dict = field(default_factory=dict)
+    parameters: dict = field(default_factory=dict)
+
+    def __repr__(self):
+        noise = int((self.labels.data == NOISE).sum())
+        return (
+            f"<ManifoldResult: {self.n_clusters} clusters, {noise} noise positions, "
+            f"algorithm={self.parameters.get('algorithm')!r}>"
+        )
+
+    def label_colors(self, cmap="tab10") -> np.ndarray:
+        """RGBA colour of every label value in ``labels`` (flattened)."""
+        import matplotlib
+
+        colormap = matplotlib.colormaps[cmap]
+        n = getattr(colormap, "N", 256)
+        lab = np.asarray(self.labels.data).ravel()
+        rgba = np.empty((lab.size, 4))
+        rgba[:] = MASKED_COLOR
+        rgba[lab == NOISE] = NOISE_COLOR
+        members = lab >= 0
+        rgba[members] = colormap(lab[members] % n)
+        return rgba
+
+    def plot(self, cmap="tab10", point_size=None):
+        """Embedding coloured by cluster beside the real-space label map.
+
+        Noise is light grey, masked positions white.  Returns the matplotlib figure.
+        """
+        import matplotlib.pyplot as plt
+        from matplotlib.lines import Line2D
+
+        lab = np.asarray(self.labels.data)
+        rgba = self.label_colors(cmap)
+        emb = np.asarray(self.embedding.data).reshape(lab.size, -1)
+        keep = lab.ravel() != MASKED
+        fig, (ax_e, ax_m) = plt.subplots(1, 2, figsize=(10, 4.5))
+        x = emb[keep, 0]
+        y = emb[keep, 1] if emb.shape[1] > 1 else np.zeros_like(x)
+        size = point_size or max(1.0, min(20.0, 4000.0 / max(keep.sum(), 1)))
+        ax_e.scatter(x, y, c=rgba[keep], s=size, linewidths=0)
+        ax_e.set_xlabel("UMAP 1")
+        ax_e.set_ylabel("UMAP 2" if emb.shape[1] > 1 else "")
+        ax_e.set_title("Embedding")
+        image = rgba.reshape(lab.shape + (4,))
+        axes = self.labels.axes_manager.signal_axes
+        extent = None
+        if image.ndim == 2:  # a line scan: one row of pixels
+            image = image[None]
+            ax_x = axes[0]
+            extent = (
+                ax_x.axis[0] - ax_x.scale / 2,
+                ax_x.axis[-1] + ax_x.scale / 2,
+                0.5,
+                -0.5,
+            )
+            ax_m.set_xlabel(f"{ax_x.name} ({ax_x.units})")
+        elif image.ndim == 3:
+            ax_x, ax_y = axes[0], axes[1]
+            extent = (
+                ax_x.axis[0] - ax_x.scale / 2,
+                ax_x.axis[-1] + ax_x.scale / 2,
+                ax_y.axis[-1] + ax_y.scale / 2,
+                ax_y.axis[0] - ax_y.scale / 2,
+            )
+            ax_m.set_xlabel(f"{ax_x.name} ({ax_x.units})")
+            ax_m.set_ylabel(f"{ax_y.name} ({ax_y.units})")
+        else:  # more than two navigation axes: outer axes stacked as rows
+            image = image.reshape((-1,) + image.shape[-2:])
+        ax_m.imshow(image, extent=extent, interpolation="nearest")
+        ax_m.set_title("Label map")
+        handles = []
+        colormap_n = self.n_clusters
+        if colormap_n <= 20:
+            import matplotlib
+
+            colormap = matplotlib.colormaps[cmap]
+            n = getattr(colormap, "N", 256)
+            handles = [
+                Line2D([], [], ls="", marker="s", color=colormap(i % n), label=str(i))
+                for i in range(colormap_n)
+            ]
+        if (lab == NOISE).any():
+            handles.append(
+                Line2D([], [], ls="", marker="s", color=NOISE_COLOR, label="noise")
+            )
+        if (lab == MASKED).any():
+            handles.append(
+                Line2D(
+                    [], [], ls="", marker="s", mfc=MASKED_COLOR, mec="k", label="masked"
+                )
+            )
+        if handles:
+            ax_m.legend(
+                handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8
+            )
+        fig.tight_layout()
+        return fig

@@ -1,0 +1,628 @@
+"""Manifold learning and clustering of 4D-STEM patterns (Li et al. 2019; Shi et al.).
+
+features -> per-feature scaling -> randomised PCA (when there are more features
+than ``pca_components``) -> UMAP -> graph bootstrapping (UMAP run again on the
+embedding, Li et al., npj Comput Mater 5, 5 (2019)) -> HDBSCAN with automatic
+``min_cluster_size`` (see :mod:`._kscan`), k-means or spectral clustering ->
+cluster mean/std patterns in data space in one lazy pass -> ``learning_results``.
+
+With ``n_fit`` the scaler, PCA, UMAP and clusterer are fitted on a random
+subsample; the other patterns are embedded (UMAP ``transform``) and labelled
+(HDBSCAN ``approximate_predict``) one feature chunk at a time.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+
+from hyperspy_manifold.features._base import (
+    check_choice,
+    check_navigation_mask,
+    check_pattern_signal,
+    compute,
+    navigation_shape,
+    pattern_stack,
+)
+from hyperspy_manifold.learn._cluster_stats import cluster_statistics
+from hyperspy_manifold.learn._features import (
+    FeatureScaler,
+    check_finite_features,
+    feature_array,
+    feature_matrix,
+    feature_signal,
+    fit_pca,
+)
+from hyperspy_manifold.learn._kscan import check_k_range, choose_min_cluster_size
+from hyperspy_manifold.learn._learning_results import write_learning_results
+from hyperspy_manifold.learn._result import ManifoldResult
+from hyperspy_manifold.learn.similarity import (
+    MASKED,
+    rows_from_label_map,
+    similarity_maps,
+)
+
+ALGORITHMS = ("hdbscan", "kmeans", "spectral")
+LOADINGS = ("membership", "similarity")
+BOOTSTRAP_INITS = ("embedding", "spectral")
+#: Li et al. use 50 neighbours for a 64 x 64 scan.
+MAX_DEFAULT_NEIGHBORS = 50
+
+
+def default_n_neighbors(n: int) -> int:
+    """``min(50, max(15, n // 20))``, and below ``n``.
+
+    UMAP's own 15 up to 300 patterns, a twentieth of the patterns above, Li's 50
+    from 1000 patterns up: a domain of a few percent of a small scan then still
+    has neighbourhoods of its own, and fewer than 15 neighbours tears clumps of
+    pure noise apart (seen on 200-pattern synthetic scans).
+    """
+    return int(max(2, min(MAX_DEFAULT_NEIGHBORS, max(15, n // 20), n - 1)))
+
+
+def _seeds(random_state, n: int) -> list:
+    """``n`` independent integer seeds from ``random_state`` (None stays None)."""
+    if random_state is None:
+        return [None] * n
+    if isinstance(random_state, numbers.Integral) and not isinstance(
+        random_state, bool
+    ):
+        state = np.random.SeedSequence(int(random_state)).generate_state(n)
+        return [int(x) for x in state]
+    raise TypeError(
+        f"`random_state` must be None or an integer, got {type(random_state).__name__}."
+    )
+
+
+def _check_int(name: str, value, minimum: int, allow_none: bool = False):
+    if value is None and allow_none:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value < minimum
+    ):
+        none = "None or " if allow_none else ""
+        raise ValueError(
+            f"`{name}` must be {none}an integer >= {minimum}, got {value!r}."
+        )
+    return int(value)
+
+
+class ManifoldEmbedder:
+    """Scaling, PCA, UMAP and its bootstrap rounds, fitted once, applied to new rows."""
+
+    def __init__(
+        self,
+        scaling,
+        pca_components,
+        n_neighbors,
+        min_dist,
+        n_components,
+        metric,
+        n_bootstrap,
+        bootstrap_init,
+        bootstrap_neighbors,
+        pca_seed=None,
+        umap_seeds=None,
+    ):
+        self.scaling = scaling
+        self.pca_components = pca_components
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.n_components = n_components
+        self.metric = metric
+        self.n_bootstrap = n_bootstrap
+        self.bootstrap_init = bootstrap_init
+        self.bootstrap_neighbors = bootstrap_neighbors
+        self.pca_seed = pca_seed
+        self.umap_seeds = umap_seeds or [None] * (1 + n_bootstrap)
+
+    def _umap(self, round_, init):
+        import umap
+
+        seed = self.umap_seeds[round_]
+        return umap.UMAP(
+            n_neighbors=self.n_neighbors if round_ == 0 else self.bootstrap_neighbors,
+            n_components=self.n_components,
+            min_dist=self.min_dist,
+            metric=self.metric if round_ == 0 else "euclidean",
+            init=init,
+            random_state=seed,
+            transform_seed=42 if seed is None else seed,
+            n_jobs=1 if seed is not None else -1,
+        )
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        self.scaler_ = FeatureScaler(self.scaling).fit(X)
+        Xs = self.scaler_.transform(X)
+        if np.ptp(Xs, axis=0).max() == 0:
+            raise ValueError(
+                "All patterns have identical features (a constant dataset): there "
+                "is nothing to cluster."
+            )
+        self.pca_ = fit_pca(Xs, self.pca_components, self.pca_seed)
+        emb = self.pca_.transform(Xs) if self.pca_ is not None else Xs
+        self.umaps_ = []
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*n_jobs.*")
+            warnings.filterwarnings(
+                "ignore", message=".*Graph is not fully connected.*"
+            )
+            for round_ in range(1 + self.n_bootstrap):
+                if round_ == 0 or self.bootstrap_init == "spectral":
+                    init = "spectral"
+                else:
+                    init = emb
+                model = self._umap(round_, init)
+                emb = model.fit_transform(emb)
+                self.umaps_.append(model)
+        return np.asarray(emb, dtype=np.float64)
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        emb = self.scaler_.transform(X)
+        if self.pca_ is not None:
+            emb = self.pca_.transform(emb)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*n_jobs.*")
+            for model in self.umaps_:
+                emb = model.transform(emb)
+        return np.asarray(emb, dtype=np.float64)
+
+
+def _cluster(
+    emb,
+    algorithm,
+    n_clusters,
+    min_cluster_size,
+    min_samples,
+    k_range,
+    n_neighbors,
+    seed,
+    predict,
+):
+    """Fit the clusterer; returns ``(labels, probabilities, clusterer, k_info)``."""
+    n = emb.shape[0]
+    k_info = None
+    if algorithm == "kmeans":
+        from sklearn.cluster import KMeans
+
+        clusterer = KMeans(n_clusters=n_clusters, n_init=10, random_state=seed).fit(emb)
+        return clusterer.labels_.astype(int), np.ones(n), clusterer, k_info
+    if algorithm == "spectral":
+        from sklearn.cluster import SpectralClustering
+
+        clusterer = SpectralClustering(
+            n_clusters=n_clusters,
+            affinity="nearest_neighbors",
+            n_neighbors=min(10, n - 1),
+            random_state=seed,
+            assign_labels="cluster_qr",
+        ).fit(emb)
+        return clusterer.labels_.astype(int), np.ones(n), clusterer, k_info
+    import hdbscan
+
+    if min_cluster_size == "auto":
+        k_values = check_k_range(k_range, n, n_neighbors)
+        min_samples = int(k_values[0]) if min_samples is None else min_samples
+        tree = hdbscan.HDBSCAN(
+            min_cluster_size=int(k_values[0]), min_samples=min_samples
+        ).fit(emb)
+        k_info = choose_min_cluster_size(tree.single_linkage_tree_.to_numpy(), k_values)
+        min_cluster_size = k_info["min_cluster_size"]
+    if min_samples is not None and min_samples >= n:
+        raise ValueError(
+            f"`min_samples` must be smaller than the number of clustered patterns "
+            f"({n}), got {min_samples}."
+        )
+    clusterer = hdbscan.HDBSCAN(
+        min_cluster_size=int(min_cluster_size),
+        min_samples=min_samples,
+        prediction_data=predict,
+    ).fit(emb)
+    if k_info is not None:
+        k_info["min_samples"] = min_samples
+    return (
+        clusterer.labels_.astype(int),
+        np.asarray(clusterer.probabilities_, dtype=np.float64),
+        clusterer,
+        k_info,
+    )
+
+
+def _predict(clusterer, algorithm, emb_fit, labels_fit, emb):
+    """Labels and membership strengths of new embedded points."""
+    if algorithm == "hdbscan":
+        import hdbscan
+
+        labels, strengths = hdbscan.approximate_predict(clusterer, emb)
+        return np.asarray(labels, dtype=int), np.asarray(strengths, dtype=np.float64)
+    if algorithm == "kmeans":
+        return clusterer.predict(emb).astype(int), np.ones(len(emb))
+    from sklearn.neighbors import KNeighborsClassifier
+
+    knn = KNeighborsClassifier(n_neighbors=min(10, len(emb_fit))).fit(
+        emb_fit, labels_fit
+    )
+    return knn.predict(emb).astype(int), np.ones(len(emb))
+
+
+def _stream_rows(F, rows: np.ndarray, show_progressbar):
+    """Yield ``(rows, feature block)`` one row chunk of the lazy features at a time."""
+    bounds = np.cumsum((0,) + F.chunks[0])
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        sel = rows[(rows >= start) & (rows < stop)]
+        if sel.size == 0:
+            continue
+        block = compute(F[start:stop], show_progressbar)
+        yield (
+            sel,
+            check_finite_features(np.asarray(block, dtype=np.float32)[sel - start]),
+        )
+
+
+def _pattern_stack_signal(s, data, title, lazy=False):
+    """Stack of ``(n_rows, P)`` flattened patterns as a signal with ``s``'s detector axes."""
+    from hyperspy.io import dict2signal
+
+    sig_axes = [
+        dict(ax.get_axis_dictionary(), navigate=False)
+        for ax in s.axes_manager.signal_axes
+    ][::-1]
+    shape = s.data.shape[-2:]
+    index_axis = {"name": "Cluster index", "size": data.shape[0], "navigate": True}
+    return dict2signal(
+        {
+            "data": np.asarray(data).reshape((data.shape[0],) + shape),
+            "axes": [index_axis] + sig_axes,
+            "metadata": {
+                "General": {"title": title},
+                "Signal": {
+                    "signal_type": s.metadata.get_item("Signal.signal_type", "")
+                },
+            },
+        },
+        lazy=lazy,
+    )
+
+
+def _embedding_signal(s, emb: np.ndarray):
+    from hyperspy.io import dict2signal
+
+    nav_axes = [ax.get_axis_dictionary() for ax in s.axes_manager._axes if ax.navigate]
+    comp_axis = {"name": "UMAP component", "size": emb.shape[-1], "navigate": False}
+    return dict2signal(
+        {
+            "data": emb.reshape(navigation_shape(s) + (emb.shape[-1],)),
+            "axes": nav_axes + [comp_axis],
+            "metadata": {"General": {"title": "UMAP embedding"}},
+        }
+    )
+
+
+def _navigation_map(s, data, title):
+    out = s._get_navigation_signal(data=np.asarray(data).reshape(navigation_shape(s)))
+    out.metadata.General.title = title
+    return out
+
+
+def manifold_decomposition(
+    s,
+    features="cepstrum",
+    feature_kwargs: dict | None = None,
+    scaling: str | None = "minmax",
+    pca_components: int | None = 50,
+    n_neighbors: int | None = None,
+    min_dist: float = 0.0,
+    n_components: int = 2,
+    metric: str = "euclidean",
+    n_bootstrap: int = 1,
+    bootstrap_init: str = "embedding",
+    bootstrap_neighbors: int | None = None,
+    algorithm: str = "hdbscan",
+    n_clusters: int | None = None,
+    min_cluster_size="auto",
+    min_samples: int | None = None,
+    k_range=None,
+    navigation_mask=None,
+    loadings: str = "membership",
+    random_state: int | None = None,
+    n_fit: int | None = None,
+    return_info: bool = False,
+    show_progressbar: bool | None = None,
+):
+    """Cluster the patterns of a scan on a UMAP embedding of their features.
+
+    features -> scaling -> PCA -> UMAP -> graph bootstrapping -> HDBSCAN (automatic
+    ``min_cluster_size``), k-means or spectral clustering (Li et al. 2019; Shi et
+    al.).  The input data are not modified; the results are written to
+    ``s.learning_results`` (like HyperSpy's ``decomposition``), so
+    ``s.get_cluster_labels()``, ``s.get_cluster_signals()``,
+    ``s.plot_cluster_results()``, ``s.get_decomposition_factors()`` (cluster mean
+    patterns), ``s.get_decomposition_loadings()`` and
+    ``s.plot_decomposition_results()`` work unchanged.
+
+    Parameters
+    ----------
+    s : BaseSignal
+        4D-STEM data (two signal axes, at least one navigation axis), eager or lazy.
+    features : str or BaseSignal
+        ``"cepstrum"`` (ring of the exit-wave power cepstrum), ``"radial_variance"``,
+        ``"angular_average"``, ``"bragg"``, ``"raw"`` (the patterns themselves) or a
+        feature signal with the navigation shape of ``s``.
+    feature_kwargs : dict, optional
+        Keywords of the feature transform.
+    scaling : {"minmax", "standard", None}
+        Per-feature scaling over all patterns.
+    pca_components : int or None
+        Randomised PCA to this many components before UMAP, only when there are
+        more features; None = never.
+    n_neighbors : int, optional
+        UMAP neighbours; default ``min(50, max(15, n // 20))`` for n fitted
+        patterns (UMAP's 15 for small scans, Li's 50 from 1000 patterns up).
+        Reduced to n - 1 with a warning when not smaller than n.
+    min_dist : float
+        UMAP ``min_dist``; 0 packs clusters tightly for HDBSCAN (Li).
+    n_components : int
+        Embedding dimension (Li: 2).
+    metric : str
+        UMAP metric of the first round (bootstrap rounds are Euclidean).
+    n_bootstrap : int
+        Graph bootstrapping rounds: UMAP re-run on the embedding this many times.
+    bootstrap_init : {"embedding", "spectral"}
+        Initial layout of every bootstrap round.
+    bootstrap_neighbors : int, optional
+        UMAP neighbours of the bootstrap rounds; default ``2 * n_neighbors`` (at
+        most n - 1).  In the embedding a domain is one compact clump; with only
+        ``n_neighbors`` the re-embedding can tear a clump whose spread is pure
+        noise into pieces (seen on small synthetic scans), a wider neighbourhood
+        keeps it whole while the round still tightens it.
+    algorithm : {"hdbscan", "kmeans", "spectral"}
+        Clustering of the embedding.
+    n_clusters : int, optional
+        Number of clusters; required by ``"kmeans"`` and ``"spectral"``.
+    min_cluster_size : "auto" or int
+        HDBSCAN minimum cluster size; ``"auto"`` scans ``k_range`` and fits
+        :class:`~hyperspy_manifold.components.ClusterCountDecay` (see
+        :mod:`hyperspy_manifold.learn._kscan` for the rule).
+    min_samples : int, optional
+        HDBSCAN ``min_samples``; default the first k of the scan with ``"auto"``
+        (fixed over the scan so one tree serves every k), else HDBSCAN's default.
+    k_range : range or sequence of int, optional
+        The k scanned by ``"auto"``; default Li's 20..149 scaled by
+        ``max(n_neighbors / 50, n / 4096)`` (from at least 5, at most n // 2, at
+        most 130 values).
+    navigation_mask : array or BaseSignal of bool, optional
+        Navigation-shaped, True = excluded from the fit and from every cluster.
+    loadings : {"membership", "similarity"}
+        Decomposition loadings written to ``learning_results``: the one-hot
+        membership (so ``get_decomposition_model`` gives each pattern its cluster
+        mean) or the similarity loadings of :func:`get_similarity_loadings` (one
+        more pass over the data).
+    random_state : int, optional
+        Seeds every random step (subsample, PCA, UMAP, k-means, spectral).  A fixed
+        seed makes UMAP single-threaded, so slower.
+    n_fit : int, optional
+        Fit on this many randomly chosen patterns, then embed and label the others
+        chunk by chunk (``umap.transform``, ``hdbscan.approximate_predict``).
+    return_info : bool
+        Return a :class:`ManifoldResult`.
+    show_progressbar : bool, optional
+        Default from HyperSpy preferences.
+
+    Returns
+    -------
+    None or ManifoldResult
+        With ``return_info=True``; see :class:`ManifoldResult` (labels: -1 =
+        noise, -2 = masked).
+
+    Notes
+    -----
+    In ``learning_results`` the rows are our clusters in label order, plus one
+    last row for the HDBSCAN noise when there is noise
+    (``learning_results.cluster_noise_row``); masked positions are in no row, so
+    ``get_cluster_labels(merged=True)`` shows masked as -1 and noise as K.
+
+    Examples
+    --------
+    >>> import hyperspy_manifold as hm
+    >>> res = hm.manifold_decomposition(s, random_state=0, return_info=True)  # doctest: +SKIP
+    >>> res.labels.plot()  # doctest: +SKIP
+    """
+    check_pattern_signal(s, "manifold_decomposition")
+    check_choice("algorithm", algorithm, ALGORITHMS)
+    check_choice("loadings", loadings, LOADINGS)
+    check_choice("bootstrap_init", bootstrap_init, BOOTSTRAP_INITS)
+    n_components = _check_int("n_components", n_components, 1)
+    n_bootstrap = _check_int("n_bootstrap", n_bootstrap, 0)
+    pca_components = _check_int("pca_components", pca_components, 1, allow_none=True)
+    n_neighbors = _check_int("n_neighbors", n_neighbors, 2, allow_none=True)
+    bootstrap_neighbors = _check_int(
+        "bootstrap_neighbors", bootstrap_neighbors, 2, allow_none=True
+    )
+    n_fit = _check_int("n_fit", n_fit, 3, allow_none=True)
+    min_samples = _check_int("min_samples", min_samples, 1, allow_none=True)
+    if not (isinstance(min_dist, numbers.Real) and min_dist >= 0):
+        raise ValueError(f"`min_dist` must be a number >= 0, got {min_dist!r}.")
+    if algorithm == "hdbscan":
+        if n_clusters is not None:
+            warnings.warn(
+                "`n_clusters` is ignored by algorithm='hdbscan' (it finds the number "
+                "of clusters itself); use 'kmeans' or 'spectral' to fix it.",
+                UserWarning,
+            )
+        if not (isinstance(min_cluster_size, str) and min_cluster_size == "auto"):
+            min_cluster_size = _check_int("min_cluster_size", min_cluster_size, 2)
+    else:
+        n_clusters = _check_int(
+            f"n_clusters` (required by algorithm='{algorithm}'", n_clusters, 1
+        )
+    seeds = _seeds(random_state, 3 + n_bootstrap + 1)
+    seed_subsample, seed_pca, seed_cluster = seeds[:3]
+    umap_seeds = seeds[3:]
+
+    mask = check_navigation_mask(s, navigation_mask)
+    nav_shape = navigation_shape(s)
+    n_nav = int(np.prod(nav_shape))
+    kept = np.arange(n_nav) if mask is None else np.flatnonzero(~mask.ravel())
+    n_fitted = kept.size if n_fit is None else min(n_fit, kept.size)
+    if n_fitted < 3:
+        raise ValueError(
+            "`manifold_decomposition` needs at least 3 unmasked patterns, "
+            f"got {n_fitted}."
+        )
+    if algorithm == "hdbscan" and min_cluster_size == "auto":
+        check_k_range(k_range, n_fitted)
+    f = feature_signal(s, features, feature_kwargs, show_progressbar)
+    if n_fit is not None and n_fit < kept.size:
+        rng = np.random.default_rng(seed_subsample)
+        fit_rows = np.sort(rng.choice(kept, n_fit, replace=False))
+        F = feature_array(f)
+        X = check_finite_features(
+            np.asarray(compute(F[fit_rows], show_progressbar), dtype=np.float32)
+        )
+    else:
+        fit_rows = kept
+        X = feature_matrix(f, mask, show_progressbar)
+    n = X.shape[0]
+    if n_neighbors is None:
+        n_neighbors = default_n_neighbors(n)
+    elif n_neighbors >= n:
+        warnings.warn(
+            f"`n_neighbors`={n_neighbors} is not smaller than the number of fitted "
+            f"patterns ({n}); using {n - 1}.",
+            UserWarning,
+        )
+        n_neighbors = n - 1
+    if bootstrap_neighbors is None:
+        bootstrap_neighbors = 2 * n_neighbors
+    bootstrap_neighbors = min(bootstrap_neighbors, n - 1)
+
+    embedder = ManifoldEmbedder(
+        scaling,
+        pca_components,
+        n_neighbors,
+        float(min_dist),
+        n_components,
+        metric,
+        n_bootstrap,
+        bootstrap_init,
+        bootstrap_neighbors,
+        seed_pca,
+        umap_seeds,
+    )
+    emb_fit = embedder.fit_transform(X)
+    rest = np.setdiff1d(kept, fit_rows)
+    labels_fit, prob_fit, clusterer, k_info = _cluster(
+        emb_fit,
+        algorithm,
+        n_clusters,
+        min_cluster_size,
+        min_samples,
+        k_range,
+        n_neighbors,
+        seed_cluster,
+        predict=rest.size > 0,
+    )
+
+    labels = np.full(n_nav, MASKED, dtype=np.int64)
+    emb = np.full((n_nav, n_components), np.nan)
+    prob = np.full(n_nav, np.nan)
+    labels[fit_rows], emb[fit_rows], prob[fit_rows] = labels_fit, emb_fit, prob_fit
+    if rest.size:
+        for rows, block in _stream_rows(feature_array(f), rest, show_progressbar):
+            e = embedder.transform(block)
+            labels[rows], prob[rows] = _predict(
+                clusterer, algorithm, emb_fit, labels_fit, e
+            )
+            emb[rows] = e
+
+    row_index, n_rows, noise_row = rows_from_label_map(labels)
+    n_clusters_found = n_rows - (noise_row is not None)
+    stats = cluster_statistics(s, row_index, n_rows, show_progressbar)
+    one_hot = row_index[None, :] == np.arange(n_rows)[:, None]
+    centroids = np.stack([emb[r].mean(axis=0) for r in one_hot])
+    distances = np.linalg.norm(emb[None, :, :] - centroids[:, None, :], axis=-1)
+    nearest = np.argmin(np.where(one_hot, distances, np.inf), axis=1)
+    nearest = np.unravel_index(nearest, nav_shape)
+    centroid_signals = compute(pattern_stack(s).vindex[nearest], show_progressbar)
+    centroid_signals = centroid_signals.reshape(n_rows, -1)
+    if loadings == "similarity":
+        load = compute(similarity_maps(s, stats.means), show_progressbar).reshape(
+            n_nav, n_rows
+        )
+    else:
+        load = one_hot.T.astype(np.float64)
+    write_learning_results(
+        s,
+        one_hot,
+        stats,
+        centroid_signals,
+        centroids,
+        distances,
+        load,
+        algorithm,
+        mask,
+        noise_row,
+    )
+    if not return_info:
+        return None
+
+    parameters = {
+        "features": features if isinstance(features, str) else "signal",
+        "n_features": int(X.shape[1]),
+        "scaling": scaling,
+        "pca_components": None
+        if embedder.pca_ is None
+        else int(embedder.pca_.n_components_),
+        "n_neighbors": int(n_neighbors),
+        "min_dist": float(min_dist),
+        "n_components": n_components,
+        "metric": metric,
+        "n_bootstrap": n_bootstrap,
+        "bootstrap_init": bootstrap_init,
+        "bootstrap_neighbors": int(bootstrap_neighbors),
+        "algorithm": algorithm,
+        "n_clusters": n_clusters_found,
+        "random_state": random_state,
+        "n_fit": int(n),
+        "loadings": loadings,
+    }
+    if algorithm == "hdbscan":
+        parameters["min_cluster_size"] = int(clusterer.min_cluster_size)
+        parameters["min_samples"] = clusterer.min_samples
+        if k_info is not None:
+            parameters["min_cluster_size_rule"] = k_info["rule"]
+    means = _pattern_stack_signal(s, stats.means, "Cluster mean patterns")
+    return ManifoldResult(
+        labels=_navigation_map(s, labels, "Manifold cluster labels"),
+        embedding=_embedding_signal(s, emb),
+        probabilities=_navigation_map(s, prob, "Cluster membership probability"),
+        cluster_means=means,
+        cluster_stds=_pattern_stack_signal(
+            s, stats.stds, "Cluster standard deviation patterns"
+        ),
+        mean_minus_global=_pattern_stack_signal(
+            s,
+            stats.means - stats.global_mean[None, :],
+            "Cluster mean minus global mean",
+        ),
+        global_mean=_pattern_stack_signal(
+            s, stats.global_mean[None, :], "Global mean pattern"
+        ).inav[0],
+        counts=stats.counts,
+        n_clusters=n_clusters_found,
+        noise_index=noise_row,
+        features=f,
+        k_scan=None if k_info is None else k_info["k_scan"],
+        k_model=None if k_info is None else k_info["k_model"],
+        estimators={
+            "scaler": embedder.scaler_,
+            "pca": embedder.pca_,
+            "umap": embedder.umaps_,
+            "clusterer": clusterer,
+        },
+        parameters=parameters,
+    )

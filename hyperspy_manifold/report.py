@@ -1,0 +1,361 @@
+"""Save a clustering result the way a microscopist wants to find it on disk.
+
+:func:`save_results` writes, into one folder and atomically (a temporary name,
+then a rename, so an interrupted run never leaves a half-written result):
+
+* ``results.zspy``: the label map, with the embedding, cluster means, mean minus
+  global mean, similarity loadings, the k-scan and the parameters stored as
+  signals and values in its metadata (``hs.load`` restores them all; no pickle);
+* PNG figures: label map with a calibrated scale bar, the embedding coloured by
+  label, cluster mean patterns and mean minus global mean, similarity loadings,
+  the k-scan with its fitted decay;
+* ``summary.json``: parameters, versions, timings and cluster sizes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from hyperspy_manifold.learn.similarity import MASKED, NOISE
+
+FIGURES = (
+    "labels.png",
+    "embedding.png",
+    "cluster_means.png",
+    "similarity_loadings.png",
+    "k_scan.png",
+)
+
+
+def versions() -> dict:
+    """Versions of the packages a result depends on."""
+    import importlib.metadata as md
+
+    out = {}
+    for name in (
+        "hyperspy_manifold",
+        "hyperspy",
+        "pyxem",
+        "rosettasciio",
+        "numpy",
+        "scipy",
+        "scikit-learn",
+        "umap-learn",
+        "hdbscan",
+        "dask",
+    ):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist() if value.size <= 64 else f"array{value.shape}"
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return repr(value)
+
+
+def _label_colors(labels: np.ndarray, cmap="tab10") -> np.ndarray:
+    import matplotlib
+
+    colormap = matplotlib.colormaps[cmap]
+    rgba = np.ones(labels.shape + (4,))
+    rgba[labels == NOISE] = (0.75, 0.75, 0.75, 1.0)
+    members = labels >= 0
+    rgba[members] = colormap(labels[members] % colormap.N)
+    return rgba
+
+
+def _scale_bar(ax, axis, width_px):
+    """A scale bar of a round calibrated length about a fifth of the image."""
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    target = 0.2 * width_px * axis.scale
+    if target <= 0:
+        return
+    power = 10 ** np.floor(np.log10(target))
+    length = max(v * power for v in (1, 2, 5) if v * power <= target)
+    bar = AnchoredSizeBar(
+        ax.transData,
+        length / axis.scale,
+        f"{length:g} {axis.units}",
+        "lower right",
+        pad=0.4,
+        color="black",
+        frameon=True,
+        size_vertical=max(width_px / 100, 0.3),
+    )
+    ax.add_artist(bar)
+
+
+def _nav_image(signal) -> np.ndarray:
+    data = np.asarray(signal.data)
+    return data[None] if data.ndim == 1 else data
+
+
+def figure_label_map(result):
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    labels = _nav_image(result.labels).astype(int)
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    ax.imshow(_label_colors(labels), interpolation="nearest")
+    ax.set_axis_off()
+    axes = result.labels.axes_manager.signal_axes
+    _scale_bar(ax, axes[0], labels.shape[-1])
+    ax.set_title(f"Label map ({result.n_clusters} clusters)")
+    import matplotlib
+
+    colormap = matplotlib.colormaps["tab10"]
+    handles = [
+        Patch(color=colormap(i % colormap.N), label=f"{i}")
+        for i in range(result.n_clusters)
+    ][:20]
+    if (labels == NOISE).any():
+        handles.append(Patch(color=(0.75, 0.75, 0.75), label="noise"))
+    if (labels == MASKED).any():
+        handles.append(Patch(facecolor="white", edgecolor="k", label="masked"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def figure_embedding(result):
+    import matplotlib.pyplot as plt
+
+    labels = np.asarray(result.labels.data).ravel().astype(int)
+    emb = np.asarray(result.embedding.data).reshape(labels.size, -1)
+    keep = labels != MASKED
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    y = emb[keep, 1] if emb.shape[1] > 1 else np.zeros(keep.sum())
+    size = max(1.0, min(20.0, 4000.0 / max(keep.sum(), 1)))
+    ax.scatter(emb[keep, 0], y, c=_label_colors(labels[keep]), s=size, linewidths=0)
+    ax.set_xlabel("component 1")
+    ax.set_ylabel("component 2")
+    ax.set_title("Embedding coloured by cluster")
+    fig.tight_layout()
+    return fig
+
+
+def _pattern_grid(stacks, titles, row_names, cmaps):
+    import matplotlib.pyplot as plt
+
+    n = stacks[0].shape[0]
+    fig, axes = plt.subplots(
+        len(stacks), n, figsize=(2.2 * n + 0.5, 2.3 * len(stacks)), squeeze=False
+    )
+    for r, (stack, cmap) in enumerate(zip(stacks, cmaps)):
+        for i in range(n):
+            ax = axes[r, i]
+            img = stack[i]
+            if cmap == "RdBu_r":
+                lim = np.nanmax(np.abs(img)) or 1
+                ax.imshow(img, cmap=cmap, vmin=-lim, vmax=lim)
+            else:
+                ax.imshow(img, cmap=cmap)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(titles[i], fontsize=9)
+            if i == 0:
+                ax.set_ylabel(row_names[r], fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def figure_cluster_means(result):
+    means = np.asarray(result.cluster_means.data, dtype=float)
+    diff = np.asarray(result.mean_minus_global.data, dtype=float)
+    if means.ndim == 2:  # a single row
+        means, diff = means[None], diff[None]
+    titles = [f"cluster {i}" for i in range(result.n_clusters)]
+    if result.noise_index is not None:
+        titles.append("noise")
+    shown = np.log1p(np.clip(means, 0, None) - min(0.0, float(np.nanmin(means))))
+    return _pattern_grid(
+        [shown, diff],
+        titles,
+        ["log(1 + mean)", "mean - global mean"],
+        ["inferno", "RdBu_r"],
+    )
+
+
+def figure_similarity(result, similarity):
+    data = np.asarray(similarity.data, dtype=float)
+    if data.ndim == 2:
+        data = data[None]
+    titles = [f"cluster {i}" for i in range(result.n_clusters)]
+    if result.noise_index is not None:
+        titles.append("noise")
+    return _pattern_grid([data], titles[: data.shape[0]], ["similarity"], ["viridis"])
+
+
+def figure_k_scan(result):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.8))
+    if result.k_scan is None:
+        ax.text(
+            0.5,
+            0.5,
+            "no k-scan: min_cluster_size was given\n"
+            f"(algorithm {result.parameters.get('algorithm')!r})",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
+        ax.set_axis_off()
+        return fig
+    k = result.k_scan.axes_manager.signal_axes[0].axis
+    ax.plot(k, np.asarray(result.k_scan.data), "o", ms=3, label="clusters found")
+    model = result.k_model
+    if model is not None:
+        try:
+            ax.plot(k, model.as_signal().data, "-", label="fitted decay")
+        except Exception:  # a failed fit is reported by the k-scan itself
+            pass
+    chosen = result.parameters.get("min_cluster_size")
+    if isinstance(chosen, int | np.integer):
+        ax.axvline(chosen, color="k", ls="--", lw=1, label=f"chosen k = {chosen}")
+    ax.set_xlabel("min_cluster_size k")
+    ax.set_ylabel("number of clusters")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _results_signal(result, similarity, parameters):
+    """The label map with every other result stored as signals in its metadata."""
+    labels = result.labels.deepcopy()
+    labels.metadata.General.title = "Cluster labels"
+    node = "HyperspyManifold.results"
+    for name in (
+        "embedding",
+        "probabilities",
+        "cluster_means",
+        "cluster_stds",
+        "mean_minus_global",
+        "global_mean",
+        "k_scan",
+    ):
+        value = getattr(result, name, None)
+        if value is not None:
+            value = value.deepcopy()
+            if value._lazy:
+                value.compute(show_progressbar=False)
+            labels.metadata.set_item(f"{node}.{name}", value)
+    if similarity is not None:
+        sim = similarity.deepcopy()
+        if sim._lazy:
+            sim.compute(show_progressbar=False)
+        labels.metadata.set_item(f"{node}.similarity_loadings", sim)
+    labels.metadata.set_item(f"{node}.counts", np.asarray(result.counts))
+    labels.metadata.set_item(f"{node}.n_clusters", int(result.n_clusters))
+    labels.metadata.set_item(f"{node}.parameters", json.dumps(_jsonable(parameters)))
+    return labels
+
+
+def _atomic_write(target: Path, write):
+    """Call ``write(tmp_path)`` then move the result onto ``target``."""
+    target = Path(target)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        tmp = tmp_dir / target.name
+        write(tmp)
+        old = None
+        if target.exists():
+            old = target.parent / f".{target.name}.old.{os.getpid()}"
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def save_results(
+    result,
+    out_dir,
+    similarity=None,
+    summary: dict | None = None,
+    figures: bool = True,
+) -> dict:
+    """Write ``results.zspy``, the PNG figures and ``summary.json`` into ``out_dir``.
+
+    Parameters
+    ----------
+    result : ManifoldResult
+        From ``manifold_decomposition(..., return_info=True)``.
+    out_dir : str or pathlib.Path
+        Created if needed.  Each file is written under a temporary name and
+        renamed, so an interrupted call never leaves a partial file.
+    similarity : Signal2D, optional
+        From :func:`~hyperspy_manifold.get_similarity_loadings`.
+    summary : dict, optional
+        Extra entries for ``summary.json`` (input file, timings ...).
+
+    Returns
+    -------
+    dict
+        The summary written to ``summary.json``.
+    """
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo"):
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    parameters = dict(result.parameters)
+    labels = np.asarray(result.labels.data)
+    sizes = {str(i): int((labels == i).sum()) for i in range(result.n_clusters)}
+    info = {
+        "n_clusters": int(result.n_clusters),
+        "cluster_sizes": sizes,
+        "noise_positions": int((labels == NOISE).sum()),
+        "masked_positions": int((labels == MASKED).sum()),
+        "navigation_shape": list(labels.shape),
+        "parameters": _jsonable(parameters),
+        "versions": versions(),
+        "files": ["results.zspy", *FIGURES, "summary.json"] if figures else None,
+    }
+    info.update(_jsonable(summary or {}))
+    results = _results_signal(result, similarity, parameters)
+    _atomic_write(out / "results.zspy", lambda p: results.save(p, overwrite=True))
+    if figures:
+        makers = {
+            "labels.png": lambda: figure_label_map(result),
+            "embedding.png": lambda: figure_embedding(result),
+            "cluster_means.png": lambda: figure_cluster_means(result),
+            "k_scan.png": lambda: figure_k_scan(result),
+        }
+        if similarity is not None:
+            makers["similarity_loadings.png"] = lambda: figure_similarity(
+                result, similarity
+            )
+        for name, make in makers.items():
+            fig = make()
+            _atomic_write(
+                out / name, lambda p, fig=fig: fig.savefig(p, dpi=100, format="png")
+            )
+            plt.close(fig)
+    text = json.dumps(info, indent=2)
+    _atomic_write(out / "summary.json", lambda p: p.write_text(text))
+    return info

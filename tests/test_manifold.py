@@ -1,0 +1,414 @@
+"""manifold_decomposition, ManifoldResult, the k-scan and similarity loadings."""
+
+import warnings
+
+import hyperspy.api as hs
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from hyperspy_manifold.learn._kscan import (
+    choose_min_cluster_size,
+    default_k_range,
+    fit_count_decay,
+    k_scan_signal,
+    plateau_k,
+)
+from hyperspy_manifold.learn.manifold import ManifoldResult, manifold_decomposition
+from hyperspy_manifold.learn.similarity import MASKED, NOISE, get_similarity_loadings
+
+NAV = (20, 20)
+DET = (32, 32)
+
+
+def lattice_pattern(g, angle, shape=DET, sigma=1.2):
+    """Square lattice of Gaussian spots, spacing ``g`` pixels, rotated by ``angle``."""
+    ky, kx = shape
+    y, x = np.mgrid[:ky, :kx].astype(float)
+    c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+    n = int(max(shape) / g) + 2
+    h, k = np.meshgrid(np.arange(-n, n + 1), np.arange(-n, n + 1))
+    sx = (kx - 1) / 2 + c * h * g - s * k * g
+    sy = (ky - 1) / 2 + s * h * g + c * k * g
+    d2 = (x[..., None] - sx.ravel()) ** 2 + (y[..., None] - sy.ravel()) ** 2
+    return np.exp(-d2 / (2 * sigma**2)).sum(axis=-1)
+
+
+def three_domain_scan(seed=0):
+    """Three lattices (two spacings, two rotations) in three blocks, Poisson noise."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[: NAV[0], : NAV[1]]
+    truth = np.zeros(NAV, dtype=int)
+    truth[xx >= NAV[1] // 3] = 1
+    truth[(xx >= NAV[1] // 3) & (yy >= NAV[0] // 2)] = 2
+    patterns = [lattice_pattern(6, 0), lattice_pattern(6, 30), lattice_pattern(8, 10)]
+    data = np.empty(NAV + DET, dtype=np.float32)
+    for i, p in enumerate(patterns):
+        members = truth == i
+        data[members] = rng.poisson(100 * p + 5, size=(members.sum(),) + DET)
+    s = hs.signals.Signal2D(data)
+    s.set_signal_type("manifold")
+    for ax in s.axes_manager.navigation_axes:
+        ax.scale, ax.units = 2.5, "nm"
+    for ax in s.axes_manager.signal_axes:
+        ax.scale, ax.units = 0.05, "1/Å"
+    return s, truth
+
+
+def blob_features(nav=(10, 12), seed=0, n_outliers=0):
+    """Small patterns plus a 3-feature signal with three blobs (and an outlier group)."""
+    rng = np.random.default_rng(seed)
+    n = nav[0] * nav[1]
+    truth = np.repeat(np.arange(3), -(-n // 3))[:n]
+    centres = np.array([[0, 0, 0], [10, 0, 0], [0, 10, 0]], dtype=float)
+    X = centres[truth] + rng.normal(scale=0.5, size=(n, 3))
+    if n_outliers:
+        X[-n_outliers:] = [30, 30, 30] + rng.normal(scale=0.2, size=(n_outliers, 3))
+        truth = truth.copy()
+        truth[-n_outliers:] = -1
+    f = hs.signals.Signal1D(X.reshape(nav + (3,)))
+    s = hs.signals.Signal2D(
+        rng.random(nav + (8, 8)).astype(np.float32)
+        + truth.reshape(nav)[..., None, None]
+    )
+    return s, f, truth.reshape(nav)
+
+
+@pytest.fixture(scope="module")
+def scan():
+    return three_domain_scan()
+
+
+@pytest.fixture(scope="module")
+def fitted(scan):
+    s = scan[0].deepcopy()
+    before = s.data.copy()
+    result = manifold_decomposition(s, random_state=0, return_info=True)
+    return s, result, before
+
+
+# ------------------------------------------------------------------ accuracy, determinism
+
+
+def test_cepstrum_route_recovers_domains(scan, fitted):
+    truth = scan[1]
+    s, result, before = fitted
+    assert isinstance(result, ManifoldResult)
+    assert adjusted_rand_score(truth.ravel(), result.labels.data.ravel()) >= 0.9
+    assert result.n_clusters == 3
+    np.testing.assert_array_equal(s.data, before)  # input never modified
+    assert result.parameters["features"] == "cepstrum"
+    assert result.parameters["n_neighbors"] == 20  # min(50, max(15, 400 // 20))
+    assert result.parameters["min_cluster_size_rule"] in ("fit", "plateau")
+    # The k-scan and its fitted decay model come back for the automatic choice.
+    assert result.k_scan.axes_manager[0].name == "min_cluster_size"
+    assert result.k_model[0].name == "ClusterCountDecay"
+    assert result.k_scan.data[-1] == 3
+
+
+def test_result_signals_are_calibrated(fitted):
+    s, result, _ = fitted
+    for sig in (result.labels, result.probabilities):
+        assert sig.data.shape == NAV
+        ax = sig.axes_manager.signal_axes[0]
+        assert (ax.scale, ax.units) == (2.5, "nm")
+    assert result.labels.data.dtype.kind == "i"
+    assert result.embedding.axes_manager.navigation_shape == NAV[::-1]
+    assert result.embedding.axes_manager.signal_shape == (2,)
+    assert result.embedding.axes_manager.navigation_axes[0].scale == 2.5
+    assert result.cluster_means.axes_manager.navigation_shape == (3,)
+    assert result.cluster_means.axes_manager.signal_axes[0].scale == 0.05
+    assert result.global_mean.data.shape == DET
+    fig = result.plot()
+    assert len(fig.axes) == 2
+    plt.close("all")
+
+
+def test_lazy_and_same_seed_give_identical_labels(scan, fitted):
+    s, result, _ = fitted
+    lazy = scan[0].as_lazy()
+    lazy.data = lazy.data.rechunk((5, 20) + DET)
+    again = manifold_decomposition(lazy, random_state=0, return_info=True)
+    assert lazy._lazy
+    np.testing.assert_array_equal(again.labels.data, result.labels.data)
+    np.testing.assert_allclose(again.cluster_means.data, result.cluster_means.data)
+    np.testing.assert_allclose(
+        lazy.learning_results.factors, s.learning_results.factors
+    )
+
+
+def test_n_fit_agrees_with_full_fit(scan, fitted):
+    lazy = scan[0].as_lazy()
+    lazy.data = lazy.data.rechunk((5, 20) + DET)
+    sub = manifold_decomposition(lazy, random_state=0, n_fit=200, return_info=True)
+    full = fitted[1].labels.data.ravel()
+    assert sub.parameters["n_fit"] == 200
+    assert adjusted_rand_score(full, sub.labels.data.ravel()) >= 0.9
+    assert np.isfinite(sub.embedding.data).all()
+
+
+# ----------------------------------------------------------------- data-space statistics
+
+
+def test_cluster_statistics_match_numpy(fitted):
+    s, result, _ = fitted
+    labels = result.labels.data.ravel()
+    X = s.data.reshape(labels.size, -1).astype(np.float64)
+    means = np.stack([X[labels == i].mean(0) for i in range(3)])
+    stds = np.stack([X[labels == i].std(0) for i in range(3)])
+    np.testing.assert_allclose(
+        result.cluster_means.data.reshape(3, -1), means, rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        result.cluster_stds.data.reshape(3, -1), stds, rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        result.mean_minus_global.data.reshape(3, -1), means - X.mean(0), atol=1e-6
+    )
+    np.testing.assert_array_equal(result.counts, np.bincount(labels))
+
+
+def test_hyperspy_accessors(fitted):
+    s, result, _ = fitted
+    labels = result.labels.data
+    merged = s.get_cluster_labels(merged=True).data
+    np.testing.assert_array_equal(merged, labels)  # our label order, no noise here
+    one_hot = s.get_cluster_labels()
+    assert one_hot.axes_manager.navigation_shape == (3,)
+    means = s.get_cluster_signals()
+    np.testing.assert_allclose(means.data, result.cluster_means.data, rtol=1e-6)
+    assert s.get_cluster_signals("centroid").data.shape == (3,) + DET
+    factors = s.get_decomposition_factors()
+    np.testing.assert_allclose(factors.data, result.cluster_means.data, rtol=1e-6)
+    assert type(factors) is type(s)
+    loadings = s.get_decomposition_loadings()
+    np.testing.assert_array_equal(loadings.data.argmax(0), labels)
+    assert s.get_cluster_distances().data.shape == (3,) + NAV
+    s.plot_cluster_results()
+    s.plot_decomposition_results()
+    s.plot_cluster_labels(with_centers=True)
+    plt.close("all")
+    # get_decomposition_model gives every pattern its cluster mean.
+    model = s.get_decomposition_model()
+    np.testing.assert_allclose(
+        model.data[0, 0], result.cluster_means.data[labels[0, 0]], rtol=1e-5
+    )
+
+
+def test_zspy_round_trip_keeps_learning_results(fitted, tmp_path):
+    s, result, _ = fitted
+    path = tmp_path / "scan.zspy"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s.save(path)
+        loaded = hs.load(path)
+    np.testing.assert_array_equal(
+        loaded.get_cluster_labels(merged=True).data, result.labels.data
+    )
+    np.testing.assert_allclose(
+        loaded.get_decomposition_factors().data, s.get_decomposition_factors().data
+    )
+    np.testing.assert_allclose(
+        loaded.get_decomposition_loadings().data, s.get_decomposition_loadings().data
+    )
+    assert loaded.learning_results.cluster_noise_row is None
+    assert loaded.learning_results.number_of_clusters == 3
+
+
+def test_similarity_loadings(fitted):
+    s, result, _ = fitted
+    sim = get_similarity_loadings(s)
+    assert isinstance(sim, hs.signals.Signal2D)
+    assert sim.axes_manager.navigation_shape == (3,)
+    assert sim.axes_manager.signal_axes[0].scale == 2.5
+    # Every pattern is most similar to the mean of its own cluster.
+    np.testing.assert_array_equal(sim.data.argmax(0), result.labels.data)
+    from_result = get_similarity_loadings(s, result)
+    np.testing.assert_allclose(from_result.data, sim.data, rtol=1e-6)
+    lazy = get_similarity_loadings(s.as_lazy(), result.labels)
+    assert lazy._lazy
+    np.testing.assert_allclose(lazy.data.compute(), sim.data, rtol=1e-6)
+    X = s.data.reshape(400, -1).astype(np.float64)
+    mu = result.cluster_means.data.reshape(3, -1)
+    d = np.linalg.norm(X[:, None, :] - mu[None], axis=-1)
+    eps = 1e-6 * np.linalg.norm(mu, axis=1).max()
+    np.testing.assert_allclose(sim.data.reshape(3, -1), 1 / (eps + d.T), rtol=1e-5)
+
+
+# ------------------------------------------------------------------- noise, masks, algos
+
+
+def test_noise_and_mask_stay_distinct():
+    # Six far-away patterns, fewer than min_cluster_size: their own UMAP island,
+    # which HDBSCAN calls noise.
+    s, f, truth = blob_features(n_outliers=6)
+    mask = np.zeros(truth.shape, dtype=bool)
+    mask[0, :3] = True
+    result = manifold_decomposition(
+        s,
+        features=f,
+        n_neighbors=5,
+        n_bootstrap=0,
+        min_cluster_size=20,
+        navigation_mask=mask,
+        random_state=0,
+        return_info=True,
+    )
+    labels = result.labels.data
+    assert (labels[mask] == MASKED).all()
+    assert (labels[truth == -1] == NOISE).all()
+    kept = ~mask & (truth >= 0)
+    assert adjusted_rand_score(truth[kept], labels[kept]) == 1.0
+    assert np.isnan(result.embedding.data[mask]).all()
+    assert result.noise_index == 3
+    lr = s.learning_results
+    assert lr.cluster_noise_row == 3 and lr.number_of_clusters == 4
+    merged = s.get_cluster_labels(merged=True).data
+    assert (merged[mask] == -1).all()  # HyperSpy's "no cluster"
+    assert (merged[truth == -1] == 3).all()  # noise has its own row
+    assert result.cluster_means.axes_manager.navigation_shape == (4,)
+    assert get_similarity_loadings(s).axes_manager.navigation_shape == (4,)
+    result.plot()
+    plt.close("all")
+
+
+def test_all_noise_does_not_crash_hyperspy():
+    rng = np.random.default_rng(1)
+    s = hs.signals.Signal2D(rng.random((10, 10, 8, 8)))
+    f = hs.signals.Signal1D(rng.random((10, 10, 2)))
+    result = manifold_decomposition(
+        s,
+        features=f,
+        n_bootstrap=0,
+        min_cluster_size=80,
+        random_state=0,
+        return_info=True,
+    )
+    assert (result.labels.data == NOISE).all()
+    assert result.n_clusters == 0 and result.noise_index == 0
+    assert (s.get_cluster_labels(merged=True).data == 0).all()
+    assert s.get_cluster_signals().axes_manager.navigation_shape == (1,)
+    assert s.get_decomposition_factors().data.shape == (1, 8, 8)
+
+
+@pytest.mark.parametrize("algorithm", ["kmeans", "spectral"])
+def test_kmeans_and_spectral(algorithm):
+    s, f, truth = blob_features()
+    result = manifold_decomposition(
+        s,
+        features=f,
+        algorithm=algorithm,
+        n_clusters=3,
+        n_bootstrap=0,
+        random_state=0,
+        return_info=True,
+    )
+    assert adjusted_rand_score(truth.ravel(), result.labels.data.ravel()) == 1.0
+    assert (result.probabilities.data == 1).all()
+    assert result.k_scan is None
+
+
+def test_similarity_as_decomposition_loadings():
+    s, f, _ = blob_features()
+    manifold_decomposition(
+        s, features=f, n_bootstrap=0, loadings="similarity", random_state=0
+    )
+    np.testing.assert_allclose(
+        s.get_decomposition_loadings().data, get_similarity_loadings(s).data
+    )
+
+
+# ------------------------------------------------------------------------------ k-scan
+
+
+def test_default_k_range_follows_li():
+    ks = default_k_range(64 * 64, 50)
+    assert (ks[0], ks[-1], ks.size) == (20, 149, 130)
+    small = default_k_range(400, 20)
+    assert (small[0], small[-1]) == (8, 60)
+    large = default_k_range(256 * 256, 50)
+    assert large.size <= 130 and large[0] == 320
+
+
+def test_count_decay_fit_and_plateau_rule():
+    ks = np.arange(10, 80)
+    counts = np.round(25 * np.exp(-0.15 * (ks - 10)) + 3).astype(int)
+    model, ok = fit_count_decay(k_scan_signal(ks, counts))
+    assert ok
+    decay = model[0]
+    assert decay.b.value == pytest.approx(3, abs=0.3)
+    assert decay.t.value == pytest.approx(0.15, rel=0.2)
+    assert plateau_k(ks, counts) == ks[np.argmax(counts == 3)]
+    # A flat scan cannot be fitted: the plateau rule takes its first k.
+    _, ok = fit_count_decay(k_scan_signal(ks, np.full(ks.size, 4)))
+    assert not ok
+    assert plateau_k(np.arange(5, 9), np.array([0, 2, 2, 0])) == 6
+
+
+def test_choose_min_cluster_size_reuses_one_tree():
+    import hdbscan
+
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(c, 0.3, size=(60, 2)) for c in (0, 5, 10)])
+    tree = hdbscan.HDBSCAN(min_cluster_size=5, min_samples=5).fit(X)
+    info = choose_min_cluster_size(
+        tree.single_linkage_tree_.to_numpy(), np.arange(5, 40)
+    )
+    assert info["counts"][-1] == 3
+    k = info["min_cluster_size"]
+    direct = hdbscan.HDBSCAN(min_cluster_size=k, min_samples=5).fit(X)
+    assert direct.labels_.max() + 1 == info["counts"][k - 5]
+
+
+# ------------------------------------------------------------------------- bad inputs
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(features="nope"), "`features` must be one of"),
+        (dict(algorithm="dbscan"), "`algorithm` must be one of"),
+        (dict(loadings="x"), "`loadings` must be one of"),
+        (dict(algorithm="kmeans"), "n_clusters"),
+        (dict(navigation_mask=np.zeros((3, 3), bool)), "`navigation_mask` must have"),
+        (dict(n_components=0), "`n_components` must be"),
+        (dict(min_cluster_size=1), "`min_cluster_size` must be"),
+        (dict(k_range=[1, 2]), "`k_range` must hold"),
+        (dict(features=hs.signals.Signal1D(np.zeros((3, 4, 5)))), "navigation shape"),
+    ],
+)
+def test_bad_input_messages(kwargs, match):
+    s, f, _ = blob_features()
+    kwargs.setdefault("features", f)
+    with pytest.raises(ValueError, match=match):
+        manifold_decomposition(s, **kwargs)
+
+
+def test_bad_random_state_and_constant_data():
+    s, f, _ = blob_features()
+    with pytest.raises(TypeError, match="random_state"):
+        manifold_decomposition(s, features=f, random_state=np.random.default_rng(0))
+    flat = hs.signals.Signal1D(np.ones((10, 12, 3)))
+    with pytest.raises(ValueError, match="identical features"):
+        manifold_decomposition(s, features=flat)
+    with pytest.raises(ValueError, match="at least 3"):
+        mask = np.ones((10, 12), bool)
+        mask[0, :2] = False
+        manifold_decomposition(s, features=f, navigation_mask=mask)
+
+
+def test_too_many_neighbours_warns_and_falls_back():
+    s, f, truth = blob_features(nav=(4, 6))
+    with pytest.warns(UserWarning, match="n_neighbors"):
+        result = manifold_decomposition(
+            s,
+            features=f,
+            n_neighbors=50,
+            n_bootstrap=0,
+            algorithm="kmeans",
+            n_clusters=3,
+            random_state=0,
+            return_info=True,
+        )
+    assert result.parameters["n_neighbors"] == 23
