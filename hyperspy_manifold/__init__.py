@@ -25,6 +25,7 @@ from hyperspy_manifold.learn.metrics import (
 from hyperspy_manifold.learn.nmf import bragg_nmf
 from hyperspy_manifold.learn.similarity import get_similarity_loadings
 from hyperspy_manifold.learn.spatial import separate_regions
+from hyperspy_manifold.report import save_results
 
 __version__ = "0.1.0"
 
@@ -48,6 +49,7 @@ __all__ = [
     "manifold_decomposition",
     "nmi",
     "precision_any",
+    "save_results",
     "separate_regions",
     "tpr_per_grain",
 ]

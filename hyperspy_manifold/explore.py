@@ -26,7 +26,7 @@ FADE = 0.25
 SELECTORS = ("lasso", "rectangle")
 
 
-def _array(data) -> np.ndarray:
+def data_of(data) -> np.ndarray:
     """The numpy data of a signal or of anything array-like."""
     return np.asarray(getattr(data, "data", data))
 
@@ -38,7 +38,7 @@ def embedding_points(embedding) -> np.ndarray:
     ``(*navigation, n_components)``; positions are in C order of the navigation
     shape.  A one-component embedding gets y = 0.
     """
-    emb = _array(embedding)
+    emb = data_of(embedding)
     emb = emb.reshape(-1, emb.shape[-1]).astype(np.float64)
     if emb.shape[1] == 1:
         return np.column_stack([emb[:, 0], np.zeros(len(emb))])
@@ -65,7 +65,7 @@ def select_in_embedding(embedding, selection) -> np.ndarray:
     """
     from matplotlib.path import Path
 
-    emb = _array(embedding)
+    emb = data_of(embedding)
     nav_shape = emb.shape[:-1]
     points = embedding_points(emb)
     finite = np.isfinite(points).all(axis=1)
@@ -118,6 +118,22 @@ def position_at(labels, x: float, y: float | None = None) -> tuple | None:
     return tuple(index[::-1])
 
 
+def _text(value) -> str:
+    """A HyperSpy axis name or unit, "" when unset (traits ``Undefined``)."""
+    return value if isinstance(value, str) and value != "<undefined>" else ""
+
+
+def axis_units(axis) -> str:
+    """Units of a HyperSpy axis, "" when unset."""
+    return _text(axis.units)
+
+
+def axis_label(axis) -> str:
+    """``"x (nm)"`` for a calibrated HyperSpy axis; unset names and units left out."""
+    name, units = _text(axis.name) or "axis", axis_units(axis)
+    return f"{name} ({units})" if units else name
+
+
 def navigation_extent(labels) -> tuple[float, float, float, float]:
     """``imshow`` extent of a label map in calibrated units (pixel edges, y down)."""
     axes = labels.axes_manager.signal_axes
@@ -135,7 +151,7 @@ def label_rgba(labels, cmap: str = "tab10") -> np.ndarray:
 
     from hyperspy_manifold.learn._result import MASKED_COLOR, NOISE_COLOR
 
-    lab = _array(labels).astype(np.int64)
+    lab = data_of(labels).astype(np.int64)
     colormap = matplotlib.colormaps[cmap]
     rgba = np.empty(lab.shape + (4,))
     rgba[:] = MASKED_COLOR
@@ -163,7 +179,7 @@ def highlight_image(labels, mask=None, cmap: str = "tab10") -> np.ndarray:
 
     A line scan gives one row of pixels, ``(1, n, 4)``; a 2D scan ``(ny, nx, 4)``.
     """
-    lab = _array(labels)
+    lab = data_of(labels)
     if mask is not None and np.shape(mask) != lab.shape:
         raise ValueError(
             f"`mask` must have the navigation shape {lab.shape}, got {np.shape(mask)}."
@@ -211,7 +227,7 @@ def mean_of_selection(signal, mask) -> np.ndarray:
     detector = signal.data.shape[-2:]
     if not isinstance(signal.data, da.Array):
         patterns = np.asarray(signal.data).reshape((-1,) + detector)
-        return patterns[np.flatnonzero(mask)].astype(np.float64).mean(axis=0)
+        return patterns[np.flatnonzero(mask)].mean(axis=0, dtype=np.float64)
     stack = pattern_stack(signal)
     nav_chunks = stack.chunks[:-2]
     bounds = [np.cumsum((0,) + c) for c in nav_chunks]
@@ -224,7 +240,7 @@ def mean_of_selection(signal, mask) -> np.ndarray:
         if chosen.size == 0:
             continue
         patterns = stack.blocks[block + (0, 0)].reshape((-1,) + detector)
-        sums.append(patterns[chosen].astype(np.float64).sum(axis=0))
+        sums.append(patterns[chosen].sum(axis=0, dtype=np.float64))
     total = compute(da.stack(sums).sum(axis=0), show_progressbar=False)
     return np.asarray(total) / mask.sum()
 
@@ -245,13 +261,13 @@ def cluster_mean_of_selection(result, mask) -> np.ndarray:
     positions each cluster (and the noise) holds: exact when the selection is
     made of whole clusters.
     """
-    labels = _array(result.labels).astype(np.int64)
+    labels = data_of(result.labels).astype(np.int64)
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != labels.shape:
         raise ValueError(
             f"`mask` must have the navigation shape {labels.shape}, got {mask.shape}."
         )
-    means = _array(result.cluster_means).astype(np.float64)
+    means = data_of(result.cluster_means).astype(np.float64)
     if means.ndim == 2:  # one row only
         means = means[None]
     weights = np.zeros(means.shape[0])
@@ -274,7 +290,7 @@ def _pattern_extent(signal) -> tuple[float, float, float, float]:
     )
 
 
-def _display(pattern: np.ndarray) -> np.ndarray:
+def log_scale(pattern: np.ndarray) -> np.ndarray:
     """Log scale, so the direct beam does not hide the diffraction."""
     pattern = np.nan_to_num(np.asarray(pattern, dtype=np.float64))
     return np.log1p(pattern - min(0.0, float(pattern.min())))
@@ -311,7 +327,7 @@ class ManifoldExplorer:
                 f"`selector` must be one of {', '.join(map(repr, SELECTORS))}, "
                 f"got {selector!r}."
             )
-        labels = _array(result.labels)
+        labels = data_of(result.labels)
         if labels.ndim > 2:
             raise ValueError(
                 "`explore` shows scans with one or two navigation axes, got "
@@ -328,8 +344,8 @@ class ManifoldExplorer:
         self.mask = np.zeros(labels.shape, dtype=bool)
         self.position = None
 
-        self.figure, (self.ax_embedding, self.ax_map, self.ax_pattern) = (
-            plt.subplots(1, 3, figsize=(14, 4.6))
+        self.figure, (self.ax_embedding, self.ax_map, self.ax_pattern) = plt.subplots(
+            1, 3, figsize=(14, 4.6)
         )
         points = embedding_points(result.embedding)
         self._shown = np.flatnonzero(labels.ravel() != MASKED)
@@ -359,22 +375,24 @@ class ManifoldExplorer:
             [], [], "s", mfc="none", mec="k", ms=8, mew=1.5
         )
         axes = result.labels.axes_manager.signal_axes
-        self.ax_map.set_xlabel(f"{axes[0].name} ({axes[0].units})")
+        self.ax_map.set_xlabel(axis_label(axes[0]))
         if len(axes) > 1:
-            self.ax_map.set_ylabel(f"{axes[1].name} ({axes[1].units})")
+            self.ax_map.set_ylabel(axis_label(axes[1]))
+        else:  # a line scan: one row of pixels
+            self.ax_map.set_yticks([])
         self.ax_map.set_title("Label map (click: pattern)")
 
         reference = signal if signal is not None else result.cluster_means
-        global_mean = _array(result.global_mean)
+        global_mean = data_of(result.global_mean)
         self._pattern = self.ax_pattern.imshow(
-            _display(global_mean),
+            log_scale(global_mean),
             extent=_pattern_extent(reference),
             cmap="inferno",
             interpolation="nearest",
         )
         ax_kx, ax_ky = reference.axes_manager.signal_axes[:2]
-        self.ax_pattern.set_xlabel(f"{ax_kx.name} ({ax_kx.units})")
-        self.ax_pattern.set_ylabel(f"{ax_ky.name} ({ax_ky.units})")
+        self.ax_pattern.set_xlabel(axis_label(ax_kx))
+        self.ax_pattern.set_ylabel(axis_label(ax_ky))
         self.ax_pattern.set_title("Global mean pattern (log)")
 
         if selector == "lasso":
@@ -415,7 +433,7 @@ class ManifoldExplorer:
 
     def show_position(self, index) -> np.ndarray | None:
         """Mark the scan position ``index`` (array order) and show its pattern."""
-        labels = _array(self.result.labels)
+        labels = data_of(self.result.labels)
         index = tuple(int(i) for i in np.atleast_1d(index))
         if len(index) != labels.ndim:
             raise ValueError(
@@ -439,7 +457,7 @@ class ManifoldExplorer:
         else:
             row = cluster_row(label, self.result.noise_index)
             if row is not None:
-                means = _array(self.result.cluster_means)
+                means = data_of(self.result.cluster_means)
                 pattern = means[row] if means.ndim == 3 else means
                 name = "noise" if label == NOISE else f"cluster {label}"
                 title = f"Mean of {name} (position {index}) (log)"
@@ -451,7 +469,7 @@ class ManifoldExplorer:
     # ---------------------------------------------------------------- callbacks
 
     def _set_pattern(self, pattern, title):
-        shown = _display(pattern)
+        shown = log_scale(pattern)
         self._pattern.set_data(shown)
         self._pattern.set_clim(float(shown.min()), float(shown.max()) or 1.0)
         self.ax_pattern.set_title(title, fontsize=9)

@@ -28,7 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-from hyperspy_manifold.explore import _array, embedding_points, label_rgba
+from hyperspy_manifold.explore import (
+    axis_label,
+    axis_units,
+    data_of,
+    embedding_points,
+    label_rgba,
+    log_scale,
+)
 from hyperspy_manifold.learn.similarity import MASKED, NOISE
 
 #: Largest side of a detector image in the page (bigger patterns are binned).
@@ -147,8 +154,9 @@ def shrink(image: np.ndarray, max_size: int) -> tuple[np.ndarray, int]:
     factor = int(np.ceil(max(image.shape) / max_size))
     if factor <= 1:
         return image, 1
-    ny, nx = (n // factor for n in image.shape)
-    binned = image[: ny * factor, : nx * factor].reshape(ny, factor, nx, factor)
+    fy = factor if image.shape[0] >= factor else 1  # a line scan is one row
+    ny, nx = image.shape[0] // fy, image.shape[1] // factor
+    binned = image[: ny * fy, : nx * factor].reshape(ny, fy, nx, factor)
     return np.nanmean(binned, axis=(1, 3)), factor
 
 
@@ -239,13 +247,20 @@ def _image_figure(image, extent, title, palette, low=None, high=None, size=190):
     return fig
 
 
-def _detector_extent(signal, factor=1):
-    ax_x, ax_y = signal.axes_manager.signal_axes[:2]
-    nx = ax_x.size // factor
-    ny = ax_y.size // factor
+def _extent(axes, factor=1):
+    """``(x0, x1, y1, y0)`` of an image on calibrated ``axes`` binned by ``factor``.
+
+    Like :func:`~hyperspy_manifold.explore.navigation_extent`, less the edge
+    pixels :func:`shrink` drops; one axis (a line scan) gives a row of height 1.
+    """
+    ax_x = axes[0]
     x0 = ax_x.axis[0] - ax_x.scale / 2
+    x1 = x0 + ax_x.size // factor * factor * ax_x.scale
+    if len(axes) == 1:
+        return (x0, x1, 0.5, -0.5)
+    ax_y = axes[1]
     y0 = ax_y.axis[0] - ax_y.scale / 2
-    return (x0, x0 + nx * factor * ax_x.scale, y0 + ny * factor * ax_y.scale, y0)
+    return (x0, x1, y0 + ax_y.size // factor * factor * ax_y.scale, y0)
 
 
 def _linked_figures(result, max_points, random_state, cmap):
@@ -254,7 +269,7 @@ def _linked_figures(result, max_points, random_state, cmap):
     from bokeh.models import ColumnDataSource, HoverTool, LinearColorMapper, Range1d
     from bokeh.plotting import figure
 
-    labels = _array(result.labels).astype(np.int64)
+    labels = data_of(result.labels).astype(np.int64)
     flat = labels.ravel()
     points = embedding_points(result.embedding)
     x, y, (dx, dy), (ax_x, ax_y) = _scan_geometry(result.labels)
@@ -307,8 +322,8 @@ def _linked_figures(result, max_points, random_state, cmap):
     x_edges = (x.min() - dx / 2, x.max() + dx / 2)
     y_edges = (y.min() - dy / 2, y.max() + dy / 2)
     width, height = _frame(x_edges[1] - x_edges[0], y_edges[1] - y_edges[0])
-    unit_x = f"{ax_x.name} ({ax_x.units})"
-    unit_y = f"{ax_y.name} ({ax_y.units})" if ax_y is not None else ""
+    unit_x = axis_label(ax_x)
+    unit_y = axis_label(ax_y) if ax_y is not None else ""
     label_map = figure(
         name="label_map",
         title=f"Label map ({result.n_clusters} clusters)",
@@ -321,9 +336,10 @@ def _linked_figures(result, max_points, random_state, cmap):
         x_axis_label=unit_x,
         y_axis_label=unit_y,
     )
-    if shown.size < flat.size:
-        # Positions left out of the scatter (sampled away or masked) stay visible
-        # as a faded image under the glyphs.
+    label_map.yaxis.visible = ax_y is not None
+    if shown.size < (flat != MASKED).sum():
+        # Positions sampled away from the scatter stay visible as a faded image
+        # under the glyphs.
         rgba = (label_rgba(labels, cmap) * 255).astype(np.uint8)
         rgba[..., 3] = 255
         image = rgba if labels.ndim == 2 else rgba[None]
@@ -351,50 +367,60 @@ def _linked_figures(result, max_points, random_state, cmap):
     label_map.add_tools(
         HoverTool(
             renderers=[cells],
-            tooltips=[("x, y", "@x, @y"), ("label", "@label"), ("position", "@position")],
+            tooltips=[
+                ("x, y", "@x, @y"),
+                ("label", "@label"),
+                ("position", "@position"),
+            ],
         )
     )
     for fig in (embedding, label_map):
         fig.toolbar.logo = None
-    return row(embedding, label_map, name="linked"), source, shown
+    return row(embedding, label_map, name="linked"), shown
 
 
 def _gallery(figures, name, ncols=6):
     from bokeh.layouts import gridplot
 
-    return gridplot(figures, ncols=ncols, name=name, toolbar_location=None)
+    grid = gridplot(figures, ncols=ncols, toolbar_location=None)
+    grid.name = name
+    return grid
 
 
 def _means_figures(result):
     from bokeh.palettes import Inferno256, RdBu11
 
-    means = _array(result.cluster_means).astype(np.float64)
-    diff = _array(result.mean_minus_global).astype(np.float64)
+    means = data_of(result.cluster_means).astype(np.float64)
+    diff = data_of(result.mean_minus_global).astype(np.float64)
     if means.ndim == 2:
         means, diff = means[None], diff[None]
     names = _row_names(result)
     counts = np.asarray(result.counts)
     shown, factor = zip(*(shrink(m, MAX_PATTERN_SIZE) for m in means))
     diffs = [shrink(d, MAX_PATTERN_SIZE)[0] for d in diff]
-    extent = _detector_extent(result.cluster_means, factor[0])
+    extent = _extent(result.cluster_means.axes_manager.signal_axes, factor[0])
     top = [
         _image_figure(
-            np.log1p(m - min(0.0, float(np.nanmin(m)))),
+            log_scale(m),
             extent,
             f"{names[i]} ({int(counts[i])})",
             Inferno256,
         )
         for i, m in enumerate(shown)
     ]
-    lim = max(float(np.nanmax(np.abs(d))) for d in diffs) or 1.0
-    bottom = [
-        _image_figure(d, extent, f"{names[i]} - global", RdBu11[::-1], -lim, lim)
-        for i, d in enumerate(diffs)
-    ]
+    bottom = []
+    for i, d in enumerate(diffs):
+        lim = float(np.nanmax(np.abs(d))) or 1.0  # symmetric: white = no change
+        bottom.append(
+            _image_figure(d, extent, f"{names[i]} - global", RdBu11[::-1], -lim, lim)
+        )
     ncols = min(len(top), 6)
     figures = []
     for start in range(0, len(top), ncols):
-        figures += top[start : start + ncols] + bottom[start : start + ncols]
+        # Pad the last row so every difference sits under its mean.
+        pad = [None] * (ncols - len(top[start : start + ncols]))
+        figures += top[start : start + ncols] + pad
+        figures += bottom[start : start + ncols] + pad
     note = (
         f" Patterns are shown binned {factor[0]} x {factor[0]}."
         if factor[0] > 1
@@ -403,31 +429,31 @@ def _means_figures(result):
     return _gallery(figures, "means", ncols), note
 
 
-def _typical_positions(result, similarity) -> list[int]:
-    """A flat position index per cluster row: the member most like its cluster.
+def _typical_positions(result, similarity) -> dict[int, int]:
+    """Flat position of the member most like its cluster, for every non-empty row.
 
     The member with the largest similarity loading when the loadings are given,
     else the member nearest the median of the cluster in the embedding.
     """
-    from hyperspy_manifold.learn.similarity import rows_from_label_map
-
-    flat = _array(result.labels).astype(np.int64).ravel()
-    rows, n_rows, _ = rows_from_label_map(flat)
+    flat = data_of(result.labels).astype(np.int64).ravel()
+    rows = np.where(flat >= 0, flat, -1)  # the rows of ``cluster_means``
+    if result.noise_index is not None:
+        rows[flat == NOISE] = result.noise_index
     points = embedding_points(result.embedding)
     sim = None
     if similarity is not None:
-        sim = np.asarray(similarity.data).reshape(-1, flat.size)
-        if sim.shape[0] != n_rows:
-            sim = None
-    chosen = []
-    for r in range(n_rows):
-        members = np.flatnonzero(rows == r)
-        if sim is not None:
-            chosen.append(int(members[np.argmax(sim[r, members])]))
+        sim = data_of(similarity).reshape(-1, flat.size)
+    chosen = {}
+    for row in range(len(_row_names(result))):
+        members = np.flatnonzero(rows == row)
+        if members.size == 0:
+            continue
+        if sim is not None and row < sim.shape[0]:
+            chosen[row] = int(members[np.argmax(sim[row, members])])
         else:
             centre = np.median(points[members], axis=0)
             distance = np.linalg.norm(points[members] - centre, axis=1)
-            chosen.append(int(members[np.argmin(distance)]))
+            chosen[row] = int(members[np.argmin(distance)])
     return chosen
 
 
@@ -436,21 +462,21 @@ def _typical_figures(result, signal, similarity):
 
     from hyperspy_manifold.features._base import compute, pattern_stack
 
-    labels = _array(result.labels)
-    positions = _typical_positions(result, similarity)
-    index = np.unravel_index(positions, labels.shape)
-    patterns = np.asarray(compute(pattern_stack(signal).vindex[index], False))
+    labels = data_of(result.labels)
+    chosen = _typical_positions(result, similarity)
+    where = np.unravel_index(list(chosen.values()), labels.shape)
+    # Only these patterns are read from a lazy signal.
+    patterns = np.asarray(compute(pattern_stack(signal).vindex[where], False))
     names = _row_names(result)
     figures = []
-    factor = 1
-    for i, (pattern, flat) in enumerate(zip(patterns, positions)):
+    for (row, flat), pattern in zip(chosen.items(), patterns):
         shown, factor = shrink(pattern, MAX_PATTERN_SIZE)
-        where = np.unravel_index(flat, labels.shape)
+        index = tuple(int(i) for i in np.unravel_index(flat, labels.shape))
         figures.append(
             _image_figure(
-                np.log1p(shown - min(0.0, float(np.nanmin(shown)))),
-                _detector_extent(signal, factor),
-                f"{names[i]} at {tuple(int(w) for w in where)}",
+                log_scale(shown),
+                _extent(signal.axes_manager.signal_axes, factor),
+                f"{names[row]} at {index}",
                 Inferno256,
             )
         )
@@ -466,20 +492,19 @@ def _typical_figures(result, signal, similarity):
 def _similarity_figures(result, similarity):
     from bokeh.palettes import Viridis256
 
-    data = _array(similarity).astype(np.float64)
-    labels = _array(result.labels)
-    data = data.reshape((-1,) + (labels.shape if labels.ndim == 2 else (1, labels.size)))
+    data = data_of(similarity).astype(np.float64)
+    labels = data_of(result.labels)
+    data = data.reshape(
+        (-1,) + (labels.shape if labels.ndim == 2 else (1, labels.size))
+    )
     names = _row_names(result)
-    from hyperspy_manifold.explore import navigation_extent
-
     figures = []
     for i, image in enumerate(data):
         shown, factor = shrink(image, MAX_MAP_SIZE)
-        x0, x1, y1, y0 = navigation_extent(result.labels)
         figures.append(
             _image_figure(
                 shown,
-                (x0, x1, y1, y0),
+                _extent(result.labels.axes_manager.signal_axes, factor),
                 names[i] if i < len(names) else f"row {i}",
                 Viridis256,
                 size=220,
@@ -506,12 +531,16 @@ def _k_scan_figure(result):
     if result.k_model is not None:
         try:
             fitted = np.asarray(result.k_model.as_signal(show_progressbar=False).data)
-            fig.line(k, fitted, color="darkorange", line_width=2, legend_label="fitted decay")
+            fig.line(
+                k, fitted, color="darkorange", line_width=2, legend_label="fitted decay"
+            )
         except Exception:  # a failed fit is already visible in the scan itself
             pass
     chosen = result.parameters.get("min_cluster_size")
     if isinstance(chosen, int | np.integer):
-        fig.add_layout(Span(location=float(chosen), dimension="height", line_dash="dashed"))
+        fig.add_layout(
+            Span(location=float(chosen), dimension="height", line_dash="dashed")
+        )
         fig.title.text = f"chosen k = {chosen} ({result.parameters.get('min_cluster_size_rule', '')})"
     fig.toolbar.logo = None
     return fig
@@ -519,7 +548,7 @@ def _k_scan_figure(result):
 
 def _cluster_table(result, cmap) -> str:
     counts = np.asarray(result.counts)
-    labels = _array(result.labels)
+    labels = data_of(result.labels)
     total = max(int((labels != MASKED).sum()), 1)
     values = list(range(result.n_clusters))
     if result.noise_index is not None:
@@ -548,10 +577,10 @@ def _data_table(signal) -> str:
         kind = "navigation" if axis.navigate else "signal"
         rows.append(
             (
-                f"{kind} axis {axis.name}",
+                f"{kind} axis {axis_label(axis)}",
                 html.escape(
                     f"size {axis.size}, scale {axis.scale:g}, offset {axis.offset:g} "
-                    f"{axis.units}"
+                    f"{axis_units(axis)}"
                 ),
             )
         )
@@ -559,18 +588,20 @@ def _data_table(signal) -> str:
 
 
 def _headline(result) -> str:
-    labels = _array(result.labels)
+    labels = data_of(result.labels)
     noise = int((labels == NOISE).sum())
     masked = int((labels == MASKED).sum())
-    shape = " x ".join(str(n) for n in labels.shape[::-1])
+    if labels.ndim == 1:
+        shape = f"{labels.size}-position line"
+    else:
+        shape = " x ".join(str(n) for n in labels.shape[::-1])
     axes = result.labels.axes_manager.signal_axes
     size = " x ".join(f"{ax.size * ax.scale:g}" for ax in axes)
-    text = (
+    size = f"{size} {axis_units(axes[0])}".strip()
+    return (
         f"{result.n_clusters} clusters ({result.parameters.get('algorithm', '?')}), "
-        f"{noise} noise positions, {masked} masked, on a {shape} scan "
-        f"({size} {axes[0].units})."
+        f"{noise} noise positions, {masked} masked, on a {shape} scan ({size})."
     )
-    return text
 
 
 # ----------------------------------------------------------------------- public
@@ -624,9 +655,13 @@ def to_html(
 
     from hyperspy_manifold.report import _atomic_write, _jsonable, versions
 
-    if isinstance(max_points, bool) or not isinstance(max_points, int | np.integer) or max_points < 1:
+    if (
+        isinstance(max_points, bool)
+        or not isinstance(max_points, int | np.integer)
+        or max_points < 1
+    ):
         raise ValueError(f"`max_points` must be an integer >= 1, got {max_points!r}.")
-    labels = _array(result.labels)
+    labels = data_of(result.labels)
     if labels.ndim > 2:
         raise ValueError(
             "`to_html` reports scans with one or two navigation axes, got "
@@ -644,7 +679,7 @@ def to_html(
         name = signal.metadata.General.title if signal is not None else ""
         title = f"Clustering report: {name}" if name else "Clustering report"
 
-    linked, _, shown = _linked_figures(result, int(max_points), random_state, cmap)
+    linked, shown = _linked_figures(result, int(max_points), random_state, cmap)
     n_unmasked = int((labels != MASKED).sum())
     sampling_note = ""
     if shown.size < n_unmasked:
@@ -676,13 +711,17 @@ def to_html(
         "summary_json": json.dumps(summary, indent=1).replace("</", "<\\/"),
     }
     if signal is not None:
-        typical, variables["typical_note"] = _typical_figures(result, signal, similarity)
+        typical, variables["typical_note"] = _typical_figures(
+            result, signal, similarity
+        )
         roots.append(typical)
     if similarity is not None:
         roots.append(_similarity_figures(result, similarity))
     if result.k_scan is not None:
         roots.append(_k_scan_figure(result))
-    page = file_html(roots, INLINE, title=title, template=TEMPLATE, template_variables=variables)
+    page = file_html(
+        roots, INLINE, title=title, template=TEMPLATE, template_variables=variables
+    )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(path, lambda p: p.write_text(page, encoding="utf-8"))

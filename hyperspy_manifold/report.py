@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hyperspy_manifold.explore import label_rgba as _label_colors
 from hyperspy_manifold.learn.similarity import MASKED, NOISE
 
 FIGURES = (
@@ -49,6 +50,8 @@ def versions() -> dict:
         "umap-learn",
         "hdbscan",
         "dask",
+        "matplotlib",
+        "bokeh",
     ):
         try:
             out[name] = md.version(name)
@@ -71,19 +74,9 @@ def _jsonable(value):
     return repr(value)
 
 
-def _label_colors(labels: np.ndarray, cmap="tab10") -> np.ndarray:
-    import matplotlib
-
-    colormap = matplotlib.colormaps[cmap]
-    rgba = np.ones(labels.shape + (4,))
-    rgba[labels == NOISE] = (0.75, 0.75, 0.75, 1.0)
-    members = labels >= 0
-    rgba[members] = colormap(labels[members] % colormap.N)
-    return rgba
-
-
 def _scale_bar(ax, axis, width_px):
-    """A scale bar of a round calibrated length about a fifth of the image."""
+    """A scale bar of a round calibrated length (about a fifth of the image width)
+    just below the image, so it hides no scan position."""
     from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
     target = 0.2 * width_px * axis.scale
@@ -95,11 +88,14 @@ def _scale_bar(ax, axis, width_px):
         ax.transData,
         length / axis.scale,
         f"{length:g} {axis.units}",
-        "lower right",
-        pad=0.4,
+        "upper right",
+        pad=0.3,
         color="black",
-        frameon=True,
+        frameon=False,
         size_vertical=max(width_px / 100, 0.3),
+        bbox_to_anchor=(1, 0),
+        bbox_transform=ax.transAxes,
+        borderpad=0.2,
     )
     ax.add_artist(bar)
 

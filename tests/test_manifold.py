@@ -319,6 +319,40 @@ def test_similarity_as_decomposition_loadings():
     )
 
 
+# -------------------------------------------- simulated datasets of hyperspy_manifold.data
+
+
+def test_film_cepstrum_route_accuracy():
+    # 576 patterns, thin boundaries: half-and-half boundary patterns are the only
+    # errors left (ARI 0.92 measured; 0.86 on the 32 x 32 default film).
+    from hyperspy_manifold.data import polycrystalline_film
+
+    s, truth = polycrystalline_film(
+        shape=(24, 24), detector=48, n_grains=6, boundary_width=1.0
+    )
+    result = manifold_decomposition(s, random_state=0, return_info=True)
+    assert result.n_clusters == truth.n_labels
+    assert adjusted_rand_score(truth.labels.ravel(), result.labels.data.ravel()) >= 0.85
+
+
+def test_zone_axis_tilt_cepstrum_beats_raw():
+    # Shi et al.: at +-10 degrees mistilt the cepstrum follows the lattice, the raw
+    # patterns follow the spot intensities (measured ARI 1.0 against 0.84).
+    from hyperspy_manifold.data import zone_axis_tilt_series
+
+    s, truth = zone_axis_tilt_series(shape=(18, 18), detector=64, tilt_range=10.0)
+    scores = {}
+    for features in ("cepstrum", "raw"):
+        result = manifold_decomposition(
+            s, features=features, random_state=0, return_info=True
+        )
+        scores[features] = adjusted_rand_score(
+            truth.labels.ravel(), result.labels.data.ravel()
+        )
+    assert scores["cepstrum"] >= 0.9
+    assert scores["cepstrum"] > scores["raw"]
+
+
 # ------------------------------------------------------------------------------ k-scan
 
 
@@ -340,10 +374,16 @@ def test_count_decay_fit_and_plateau_rule():
     assert decay.b.value == pytest.approx(3, abs=0.3)
     assert decay.t.value == pytest.approx(0.15, rel=0.2)
     assert plateau_k(ks, counts) == ks[np.argmax(counts == 3)]
-    # A flat scan cannot be fitted: the plateau rule takes its first k.
+    # A flat scan cannot be fitted; its one run is the plateau.
     _, ok = fit_count_decay(k_scan_signal(ks, np.full(ks.size, 4)))
     assert not ok
     assert plateau_k(np.arange(5, 9), np.array([0, 2, 2, 0])) == 6
+    # Steps: the first run spanning a quarter of the scan wins over a longer,
+    # later run of merged domains.
+    steps = np.array([9] * 5 + [7] * 12 + [5] * 3 + [4] * 20)
+    assert plateau_k(np.arange(40), steps, 0.25) == 5
+    assert plateau_k(np.arange(40), steps) == 20
+    assert plateau_k(np.arange(8), np.arange(8)[::-1] + 1, 0.25) is None
 
 
 def test_choose_min_cluster_size_reuses_one_tree():

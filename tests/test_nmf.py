@@ -114,7 +114,7 @@ def test_merging_reduces_an_oversplit_start(scan):
     assert counts[0] == 30
     assert all(a > b for a, b in zip(counts, counts[1:]))
     assert info.history[0]["merged_groups"]
-    # Measured: 30 -> 9 -> 6 (30 -> 6 or via 8 for other seeds); the test allows 30 %.
+    # Measured: 30 -> 8 -> 6 (30 -> 7, 8 or 9 -> 6 for seeds 0-5); 30 % allowed.
     assert abs(info.n_components - N_GRAINS) <= 0.3 * N_GRAINS
     # The last round has no pair left at the threshold.
     assert info.history[-1]["max_correlation"] < 0.3
@@ -192,6 +192,22 @@ def test_lowest_error_model_is_kept(scan, screening_iter):
         assert info.reconstruction_error <= info.errors.min()
 
 
+def test_screening_on_a_subsample_of_positions(scan, monkeypatch):
+    import hyperspy_manifold.learn.nmf as nmf
+
+    # Starts ranked on 150 of the 576 positions, the winner fitted to all of them.
+    monkeypatch.setattr(nmf, "SCREENING_ROWS", 150)
+    X, labels = scan
+    s = _signal(X)
+    kwargs = dict(features="raw", n_components=18, n_models=4, random_state=2)
+    info = bragg_nmf(s, return_info=True, **kwargs)
+    again = bragg_nmf(s, return_info=True, **kwargs)
+    np.testing.assert_array_equal(info.W, again.W)
+    assert np.isfinite(info.W).all() and info.W.shape == (576, info.n_components)
+    mean_tpr, precision, _ = _scores(info.maps, labels)
+    assert mean_tpr >= 0.8 and precision >= 0.8
+
+
 def test_correlated_groups_merge_whole_chains():
     def block(lo, hi):
         v = np.zeros(12)
@@ -209,6 +225,12 @@ def test_correlated_groups_merge_whole_chains():
     assert np.isnan(corr[3]).all()
     groups, _, _ = correlated_groups(W, 0.3)
     assert sorted(map(sorted, groups)) == [[0], [1], [2], [4]]
+    # Average linkage does not chain: {a, b} (or {b, c}) has mean r -0.125 with the
+    # third map.
+    groups, _, _ = correlated_groups(W, 0.2, linkage="average")
+    assert sorted(map(len, groups)) == [1, 1, 2]
+    with pytest.raises(ValueError, match="linkage"):
+        correlated_groups(W, 0.2, linkage="ward")
 
 
 # ------------------------------------------------------------------ results and masks
@@ -335,6 +357,7 @@ def test_signal_method(scan):
         ({"min_components": 0}, ValueError, "min_components"),
         ({"screening_iter": 0}, ValueError, "screening_iter"),
         ({"scaling": "standard"}, ValueError, "scaling"),
+        ({"linkage": "ward"}, ValueError, "linkage"),
         ({"nmf_kwargs": {"init": "nndsvd"}}, ValueError, "nmf_kwargs"),
         ({"features": "nonsense"}, ValueError, "features"),
         ({"navigation_mask": np.ones((3, 3), bool)}, ValueError, "navigation_mask"),
@@ -477,3 +500,42 @@ def test_separate_regions_empty_and_bad_input():
         separate_regions(np.ones((2, 6, 6)), exclude_components=[2])
     with pytest.raises(ValueError, match="signal axes"):
         separate_regions(hs.signals.Signal1D(np.ones((6, 6))))
+
+
+# ------------------------------------------------------------- simulated film (AA)
+
+
+def test_angular_average_nmf_on_the_simulated_film():
+    import hyperspy_manifold as hm
+    from hyperspy_manifold.data import polycrystalline_film
+
+    s, truth = polycrystalline_film(shape=(32, 32), n_grains=8, random_state=0)
+    features = hm.get_angular_average(s)
+    info = s.bragg_nmf(
+        features=features,
+        merge_threshold=0.4,  # paper, angular average: 0.4-0.5
+        linkage="average",
+        n_models=5,
+        random_state=0,
+        return_info=True,
+    )
+    amorphous = truth.amorphous_label
+    # Scored where the probe sees a single grain (no boundary overlap).
+    single = np.where(truth.boundary_weight == 0, truth.labels, -2)
+    regions = separate_regions(info.maps)
+    _, mean_tpr = tpr_per_grain(regions.labels, single, truth_background=amorphous)
+    # Measured: 30 -> 12 -> 10 -> 8 components, 12 regions, mean TPR_G 0.83
+    # (0.95, 0.93, 0.79 for film seeds 1-3).
+    assert mean_tpr >= 0.8
+    # The amorphous patch is a component of its own (its diffuse rings), so it
+    # counts as "grain" (precision_A 0.80).  It is the class pattern with the
+    # lowest radial variance (Bruefach's crystalline/amorphous criterion); left
+    # out, measured: precision_A 0.998, mean TPR_G 0.87.
+    patterns = info.class_patterns
+    patterns.set_signal_type("manifold")
+    rv = hm.get_radial_variance(patterns, normalize=True).data.mean(axis=1)
+    regions = separate_regions(info.maps, exclude_components=[int(np.argmin(rv))])
+    _, mean_tpr = tpr_per_grain(regions.labels, single, truth_background=amorphous)
+    precision = precision_any(regions.labels, single, truth_background=amorphous)
+    assert mean_tpr >= 0.8
+    assert precision >= 0.8

@@ -41,6 +41,9 @@ class ClusterCountDecay(Expression):
             **kwargs,
         )
         self.k0.free = False
+        # Counts only fall with k and never go negative: c, b >= 0, t > 0.
+        self.c.bmin = 0.0
+        self.b.bmin = 0.0
         self.t.bmin = 1e-6
         self.t.bmax = None
         self.isbackground = False

@@ -61,7 +61,7 @@ def polycrystalline_film(
 
     Physics included, per scan position:
 
-    - kinematic Bragg intensities |F(g)|² (Lobato-Peng scattering factors, via
+    - kinematic Bragg intensities ``|F(g)|²`` (Lobato-Peng scattering factors, via
       diffsims) times a Lorentzian rocking curve of the excitation error on the
       curved Ewald sphere, with relrod width 1 / thickness;
     - a grain misorientation (up to ``misorientation`` degrees off the zone axis)
@@ -286,7 +286,7 @@ def zone_axis_tilt_series(
     position is tilted about the laboratory x and y axes by independent uniform
     angles in ±``tilt_range`` degrees. Tilt moves reflections off the Ewald
     sphere, so at a few degrees whole rows of spots fade and others brighten
-    (kinematic |F|² times a Lorentzian rocking curve of width 1 / thickness), while
+    (kinematic ``|F|²`` times a Lorentzian rocking curve of width 1 / thickness), while
     the lattice spacings of the spots that remain barely change: the intensities
     of one orientation differ strongly from position to position, its lattice does
     not. Takes well under a second at the defaults.

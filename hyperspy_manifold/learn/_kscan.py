@@ -7,16 +7,26 @@ depend on k, so one HDBSCAN fit gives the tree and every k only re-condenses it
 (``condense_tree`` -> ``compute_stability`` -> ``get_clusters`` of hdbscan), not
 a new fit.
 
-Rule for the chosen k (``rule`` in the returned dict):
+Rule for the chosen k (``rule`` in the returned dict), Li's "first k after
+which the count stops changing":
 
-``"fit"``
-    :class:`~hyperspy_manifold.components.ClusterCountDecay` fitted with a
-    HyperSpy ``Model1D``; k = the first scanned k >= ``k0 + 3 / t`` (the excess
-    count has decayed to e^-3 = 5 % of its start).
-``"plateau"`` (fallback)
-    when the count is constant, the fit fails, does not decay (c <= 0) or puts
-    the tail beyond the scan: the first k of the longest run of constant,
-    non-zero count.
+``"plateau"``
+    the first k of the first run of constant, non-zero count that spans at least
+    a quarter of the scanned k values (and at least 3).
+``"fit"`` (fallback)
+    when no run is that long: :class:`~hyperspy_manifold.components.ClusterCountDecay`
+    fitted with a HyperSpy ``Model1D``, k = the first scanned k >= ``k0 + 3 / t``
+    (the excess count has decayed to e^-3 = 5 %), when the fit converged with
+    c > 0, t > 0 and that k lies inside the scan.
+``"longest"`` (last fallback)
+    the first k of the longest run of constant, non-zero count.
+
+Why the plateau comes first: on the simulated films and zone-axis series of
+:mod:`hyperspy_manifold.data` the count falls in steps rather than as one
+exponential (small clumps first, then real domains once k reaches their size);
+the first long step was the true number of domains for cepstrum features in every
+case tried, while ``k0 + 3 / t`` often fell past the scan or among merged domains.
+The fitted model is still returned for inspection.
 """
 
 from __future__ import annotations
@@ -32,8 +42,11 @@ LI_RANGE = (20, 149)
 LI_PATTERNS = 64 * 64
 #: Most k values scanned (a step is used above this).
 MAX_SCAN = 130
-#: Decay constants after k0 at which the tail counts as stable.
+#: Decay constants after k0 at which the fitted tail counts as stable.
 STABLE_DECAYS = 3.0
+#: A plateau must span this share of the scanned k values (and MIN_PLATEAU values).
+PLATEAU_FRACTION = 0.25
+MIN_PLATEAU = 3
 
 
 def default_k_range(n: int, n_neighbors: int = 50) -> np.ndarray:
@@ -130,26 +143,35 @@ def fit_count_decay(ks):
     return model, bool(ok)
 
 
-def plateau_k(k_values: np.ndarray, counts: np.ndarray) -> int:
-    """First k of the longest run of constant, non-zero cluster count."""
-    valid = counts > 0
-    if not valid.any():
+def constant_runs(counts: np.ndarray) -> list[tuple[int, int]]:
+    """``(start index, length)`` of every run of constant, non-zero count."""
+    runs = []
+    start = 0
+    for i in range(1, counts.size + 1):
+        if i == counts.size or counts[i] != counts[start]:
+            if counts[start] > 0:
+                runs.append((start, i - start))
+            start = i
+    return runs
+
+
+def plateau_k(k_values: np.ndarray, counts: np.ndarray, min_fraction=0.0) -> int | None:
+    """First k of the first constant run covering ``min_fraction`` of the scan.
+
+    With ``min_fraction=0`` the first k of the longest run (ties: the earlier).
+    None when no run is long enough; ``k_values[0]`` when every count is zero.
+    """
+    runs = constant_runs(np.asarray(counts))
+    if not runs:
         return int(k_values[0])
-    best_start, best_len = None, 0
-    start = None
-    for i in range(counts.size + 1):
-        same = (
-            i < counts.size
-            and start is not None
-            and valid[i]
-            and counts[i] == counts[start]
-        )
-        if same:
-            continue
-        if start is not None and i - start > best_len:
-            best_start, best_len = start, i - start
-        start = i if i < counts.size and valid[i] else None
-    return int(k_values[best_start])
+    if min_fraction <= 0:
+        start = max(runs, key=lambda r: r[1])[0]
+        return int(k_values[start])
+    need = max(MIN_PLATEAU, min_fraction * len(counts))
+    for start, length in runs:
+        if length >= need:
+            return int(k_values[start])
+    return None
 
 
 def choose_min_cluster_size(single_linkage_tree, k_values: np.ndarray) -> dict:
@@ -157,14 +179,13 @@ def choose_min_cluster_size(single_linkage_tree, k_values: np.ndarray) -> dict:
     counts = count_clusters(single_linkage_tree, k_values)
     ks = k_scan_signal(k_values, counts)
     model, ok = fit_count_decay(ks)
-    decay = model[0]
-    rule = "plateau"
-    k = plateau_k(k_values, counts)
-    if ok:
-        k_tail = decay.stable_k(STABLE_DECAYS)
-        after = np.flatnonzero(k_values >= k_tail)
+    k, rule = plateau_k(k_values, counts, PLATEAU_FRACTION), "plateau"
+    if k is None and ok:
+        after = np.flatnonzero(k_values >= model[0].stable_k(STABLE_DECAYS))
         if after.size and counts[after[0]] > 0:
             k, rule = int(k_values[after[0]]), "fit"
+    if k is None:
+        k, rule = plateau_k(k_values, counts), "longest"
     return {
         "min_cluster_size": k,
         "rule": rule,
@@ -172,4 +193,5 @@ def choose_min_cluster_size(single_linkage_tree, k_values: np.ndarray) -> dict:
         "counts": counts,
         "k_scan": ks,
         "k_model": model,
+        "fit_ok": ok,
     }

@@ -76,6 +76,27 @@ class ManifoldResult:
             f"algorithm={self.parameters.get('algorithm')!r}>"
         )
 
+    def explore(self, signal=None, selector: str = "lasso", cmap: str = "tab10"):
+        """Linked embedding, label map and pattern panels (matplotlib).
+
+        A lasso (or rectangle) in the embedding highlights the selected positions
+        in the label map and shows their mean pattern; a click in the label map
+        marks the position in the embedding and shows its pattern.  Without
+        ``signal`` the cluster mean patterns stand in.  Returns the
+        :class:`~hyperspy_manifold.explore.ManifoldExplorer`: keep a reference to
+        it while you use the figure.
+        """
+        from hyperspy_manifold.explore import ManifoldExplorer
+
+        return ManifoldExplorer(self, signal=signal, selector=selector, cmap=cmap)
+
+    def to_html(self, path, **kwargs):
+        """Write a self-contained interactive HTML report; see
+        :func:`hyperspy_manifold.html_report.to_html` for the keywords."""
+        from hyperspy_manifold.html_report import to_html
+
+        return to_html(self, path, **kwargs)
+
     def label_colors(self, cmap="tab10") -> np.ndarray:
         """RGBA colour of every label value in ``labels`` (flattened)."""
         import matplotlib

@@ -200,7 +200,11 @@ def _cluster(
             n_neighbors=min(10, n - 1),
             random_state=seed,
             assign_labels="cluster_qr",
-        ).fit(emb)
+        )
+        with warnings.catch_warnings():
+            # Well-separated clusters give a disconnected neighbour graph: expected.
+            warnings.filterwarnings("ignore", message=".*not fully connected.*")
+            clusterer.fit(emb)
         return clusterer.labels_.astype(int), np.ones(n), clusterer, k_info
     import hdbscan
 
@@ -232,21 +236,28 @@ def _cluster(
     )
 
 
-def _predict(clusterer, algorithm, emb_fit, labels_fit, emb):
-    """Labels and membership strengths of new embedded points."""
+def _predictor(clusterer, algorithm, emb_fit, labels_fit):
+    """Function labelling new embedded points: ``emb -> (labels, strengths)``.
+
+    HDBSCAN: ``approximate_predict`` (noise stays -1); k-means: nearest centre;
+    spectral clustering (no out-of-sample rule): majority of the 10 nearest fitted
+    points.
+    """
     if algorithm == "hdbscan":
         import hdbscan
 
-        labels, strengths = hdbscan.approximate_predict(clusterer, emb)
-        return np.asarray(labels, dtype=int), np.asarray(strengths, dtype=np.float64)
+        def predict(emb):
+            labels, strengths = hdbscan.approximate_predict(clusterer, emb)
+            return np.asarray(labels, dtype=int), np.asarray(strengths, dtype=float)
+
+        return predict
     if algorithm == "kmeans":
-        return clusterer.predict(emb).astype(int), np.ones(len(emb))
+        return lambda emb: (clusterer.predict(emb).astype(int), np.ones(len(emb)))
     from sklearn.neighbors import KNeighborsClassifier
 
-    knn = KNeighborsClassifier(n_neighbors=min(10, len(emb_fit))).fit(
-        emb_fit, labels_fit
-    )
-    return knn.predict(emb).astype(int), np.ones(len(emb))
+    knn = KNeighborsClassifier(n_neighbors=min(10, len(emb_fit)))
+    knn.fit(emb_fit, labels_fit)
+    return lambda emb: (knn.predict(emb).astype(int), np.ones(len(emb)))
 
 
 def _stream_rows(F, rows: np.ndarray, show_progressbar):
@@ -263,7 +274,7 @@ def _stream_rows(F, rows: np.ndarray, show_progressbar):
         )
 
 
-def _pattern_stack_signal(s, data, title, lazy=False):
+def _pattern_stack_signal(s, data, title):
     """Stack of ``(n_rows, P)`` flattened patterns as a signal with ``s``'s detector axes."""
     from hyperspy.io import dict2signal
 
@@ -283,8 +294,7 @@ def _pattern_stack_signal(s, data, title, lazy=False):
                     "signal_type": s.metadata.get_item("Signal.signal_type", "")
                 },
             },
-        },
-        lazy=lazy,
+        }
     )
 
 
@@ -384,9 +394,12 @@ def manifold_decomposition(
     n_clusters : int, optional
         Number of clusters; required by ``"kmeans"`` and ``"spectral"``.
     min_cluster_size : "auto" or int
-        HDBSCAN minimum cluster size; ``"auto"`` scans ``k_range`` and fits
-        :class:`~hyperspy_manifold.components.ClusterCountDecay` (see
-        :mod:`hyperspy_manifold.learn._kscan` for the rule).
+        HDBSCAN minimum cluster size; ``"auto"`` counts the clusters for every k
+        of ``k_range`` (one HDBSCAN tree, re-condensed per k), fits
+        :class:`~hyperspy_manifold.components.ClusterCountDecay` with a HyperSpy
+        model and takes the first k of the first plateau of the count covering a
+        quarter of the scan, else the fitted tail ``k0 + 3 / t``, else the longest
+        plateau (:mod:`hyperspy_manifold.learn._kscan`).
     min_samples : int, optional
         HDBSCAN ``min_samples``; default the first k of the scan with ``"auto"``
         (fixed over the scan so one tree serves every k), else HDBSCAN's default.
@@ -532,12 +545,10 @@ def manifold_decomposition(
     prob = np.full(n_nav, np.nan)
     labels[fit_rows], emb[fit_rows], prob[fit_rows] = labels_fit, emb_fit, prob_fit
     if rest.size:
+        predict = _predictor(clusterer, algorithm, emb_fit, labels_fit)
         for rows, block in _stream_rows(feature_array(f), rest, show_progressbar):
-            e = embedder.transform(block)
-            labels[rows], prob[rows] = _predict(
-                clusterer, algorithm, emb_fit, labels_fit, e
-            )
-            emb[rows] = e
+            emb[rows] = embedder.transform(block)
+            labels[rows], prob[rows] = predict(emb[rows])
 
     row_index, n_rows, noise_row = rows_from_label_map(labels)
     n_clusters_found = n_rows - (noise_row is not None)
@@ -592,7 +603,9 @@ def manifold_decomposition(
     }
     if algorithm == "hdbscan":
         parameters["min_cluster_size"] = int(clusterer.min_cluster_size)
-        parameters["min_samples"] = clusterer.min_samples
+        parameters["min_samples"] = int(
+            clusterer.min_samples or clusterer.min_cluster_size
+        )
         if k_info is not None:
             parameters["min_cluster_size_rule"] = k_info["rule"]
     means = _pattern_stack_signal(s, stats.means, "Cluster mean patterns")

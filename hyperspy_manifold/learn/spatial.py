@@ -93,15 +93,13 @@ def _maps_and_calibration(maps, scale, offset, units):
         data = maps
         cal_scale, cal_offset, cal_units = (1.0, 1.0), (0.0, 0.0), "px"
     data = np.asarray(data, dtype=np.float64)
-    if data.ndim == 2:
-        data = data[None]
-    elif data.ndim != 3:
-        data = data.reshape((-1,) + data.shape[-2:]) if data.ndim > 3 else None
-    if data is None or data.size == 0:
+    if data.ndim < 2 or data.size == 0:
         raise ValueError(
             "`maps` must be one map (ny, nx) or a stack (n_maps, ny, nx), got shape "
             f"{np.shape(getattr(maps, 'data', maps))}."
         )
+    # Leading axes (a component index, or several) all count as maps.
+    data = data.reshape((-1,) + data.shape[-2:])
     if scale is not None:
         cal_scale = tuple(float(v) for v in np.broadcast_to(scale, 2))
         if min(cal_scale) <= 0:
@@ -217,7 +215,9 @@ def separate_regions(
     data, (sy, sx), (oy, ox), units, signal = _maps_and_calibration(
         maps, scale, offset, units
     )
-    excluded = set() if exclude_components is None else set(np.ravel(exclude_components))
+    excluded = (
+        set() if exclude_components is None else set(np.ravel(exclude_components))
+    )
     if not excluded <= set(range(data.shape[0])):
         raise ValueError(
             f"`exclude_components` must be map indices below {data.shape[0]}, "
