@@ -84,7 +84,7 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
-html_sidebars = {"index": [], "changelog": []}
+html_sidebars = {page: [] for page in ("index", "changelog", "cli", "scaling")}
 html_show_sourcelink = False
 
 
@@ -101,7 +101,7 @@ def _write_cli_help():
     )
     out = DOCS / "api" / "generated"
     out.mkdir(parents=True, exist_ok=True)
-    text = [parser.format_help()]
+    text = ["$ hyperspy-manifold --help\n", parser.format_help()]
     for name, sub in subparsers.choices.items():
         text.append(f"\n$ hyperspy-manifold {name} --help\n")
         text.append(sub.format_help())

@@ -14,7 +14,11 @@ from hyperspy_manifold.features.lattice import (
     get_strain_maps,
 )
 from hyperspy_manifold.features.polar import get_angular_average, get_radial_variance
-from hyperspy_manifold.learn.manifold import ManifoldResult, manifold_decomposition
+from hyperspy_manifold.learn.manifold import (
+    ManifoldResult,
+    cluster_result,
+    manifold_decomposition,
+)
 from hyperspy_manifold.learn.metrics import (
     adjusted_rand,
     cluster_dissimilarity,
@@ -36,6 +40,7 @@ __all__ = [
     "bragg_features_to_image",
     "bragg_nmf",
     "cluster_dissimilarity",
+    "cluster_result",
     "fit_lattice_peaks",
     "get_angular_average",
     "get_bragg_features",

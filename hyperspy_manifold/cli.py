@@ -32,6 +32,14 @@ class CLIError(Exception):
     """An error explained in one line to the user (exit status 2)."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line with exit status 2, like every other CLI error
+    (argparse would print the whole usage first)."""
+
+    def error(self, message):
+        raise CLIError(f"{message} (see `{self.prog} --help`)")
+
+
 class Interrupted(Exception):
     """SIGINT or SIGTERM arrived."""
 
@@ -134,11 +142,12 @@ def apply_center(s, center, quiet):
         _say(quiet, "Finding the direct beam (pyxem get_direct_beam_position) ...")
         sigma = max(1.0, min(s.data.shape[-2:]) / 64)
         shifts = s.get_direct_beam_position(
-            method="blur", sigma=sigma, lazy_output=False, show_progressbar=not quiet
+            method="blur", sigma=sigma, lazy_output=False
         )
+        # pyxem's shifts move the beam onto (kx / 2, ky / 2): beam = that - shift
         mean_shift = np.nanmean(np.asarray(shifts.data).reshape(-1, 2), axis=0)
         ky, kx = s.data.shape[-2:]
-        center = ((kx - 1) / 2 + mean_shift[0], (ky - 1) / 2 + mean_shift[1])
+        center = (kx / 2 - mean_shift[0], ky / 2 - mean_shift[1])
     ky, kx = s.data.shape[-2:]
     if not (0 <= center[0] <= kx - 1 and 0 <= center[1] <= ky - 1):
         raise CLIError(f"--center {center} lies outside the {kx} x {ky} detector")
@@ -181,8 +190,6 @@ def run_pipeline(
         "spectral": "spectral",
     }.get(method)
     kwargs = {}
-    if method == "nmf":
-        raise CLIError("--method nmf is not available in this version")
     if algorithm == "hdbscan" and n_patterns < MIN_PATTERNS_FOR_UMAP:
         warnings.warn(
             f"only {n_patterns} patterns: too few for UMAP + HDBSCAN, using k-means "
@@ -198,17 +205,20 @@ def run_pipeline(
         kwargs["n_clusters"] = max(1, min(4, n_patterns - 1))
     _say(quiet, f"Features: {features}; method: {method}; {n_patterns} patterns")
     t0 = time.perf_counter()
-    result = hm.manifold_decomposition(
-        s,
-        features=features,
-        feature_kwargs=feature_kwargs or None,
-        algorithm=algorithm,
-        n_fit=n_fit,
-        random_state=seed,
-        return_info=True,
-        show_progressbar=not quiet,
-        **kwargs,
-    )
+    if method == "nmf":
+        result = nmf_result(s, features, feature_kwargs, seed, quiet)
+    else:
+        result = hm.manifold_decomposition(
+            s,
+            features=features,
+            feature_kwargs=feature_kwargs or None,
+            algorithm=algorithm,
+            n_fit=n_fit,
+            random_state=seed,
+            return_info=True,
+            show_progressbar=not quiet,
+            **kwargs,
+        )
     timings["features_and_learning_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     _say(quiet, "Similarity loadings ...")
@@ -239,11 +249,41 @@ def run_pipeline(
     return info
 
 
+def nmf_result(s, features, feature_kwargs, seed, quiet):
+    """Iterative NMF; every position labelled by its strongest component."""
+    import numpy as np
+
+    import hyperspy_manifold as hm
+
+    nmf = hm.bragg_nmf(
+        s,
+        features=features,
+        feature_kwargs=feature_kwargs or None,
+        random_state=seed,
+        return_info=True,
+        show_progressbar=not quiet,
+    )
+    W = np.nan_to_num(nmf.W)
+    labels = np.where(W.sum(axis=1) > 0, W.argmax(axis=1), -1)
+    parameters = {
+        "algorithm": "nmf",
+        "features": features,
+        "n_components": int(nmf.n_components),
+        "initial_n_components": int(nmf.initial_n_components),
+        "merge_threshold": float(nmf.merge_threshold),
+        "reconstruction_error": float(nmf.reconstruction_error),
+        "random_state": seed,
+    }
+    return hm.cluster_result(
+        s, labels, embedding=W, parameters=parameters, show_progressbar=not quiet
+    )
+
+
 # ------------------------------------------------------------------------------ CLI
 
 
 def build_parser():
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="hyperspy-manifold",
         description="Unsupervised structure discovery in 4D-STEM: cepstral and polar "
         "features, UMAP + HDBSCAN, k-means, spectral clustering.",
@@ -411,15 +451,24 @@ def cluster(args):
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except CLIError as exc:
+        print(f"hyperspy-manifold: error: {exc}", file=sys.stderr)
+        return 2
+    # zarr 2's deprecation notice inside rosettasciio is noise for a CLI user
+    warnings.filterwarnings("ignore", category=FutureWarning, module="rsciio")
     old = {
         sig: _signal.signal(sig, _on_signal)
         for sig in (_signal.SIGINT, _signal.SIGTERM)
     }
     try:
         return {"demo": demo, "cluster": cluster}[args.command](args)
-    except CLIError as exc:
-        print(f"hyperspy-manifold: error: {exc}", file=sys.stderr)
+    except (CLIError, ValueError) as exc:
+        # the library's ValueErrors are written for people: name the parameter
+        # and the fix, so one line is all the user needs
+        message = " ".join(str(exc).split())
+        print(f"hyperspy-manifold: error: {message}", file=sys.stderr)
         return 2
     except Interrupted as exc:
         print(

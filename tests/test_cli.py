@@ -28,6 +28,7 @@ def demo_run(tmp_path_factory, capsys_module=None):
             "--out",
             str(out),
             "--quiet",
+            "--html",
         ],
         capture_output=True,
         text=True,
@@ -39,7 +40,7 @@ def demo_run(tmp_path_factory, capsys_module=None):
 def test_demo_writes_every_output(demo_run):
     out, proc = demo_run
     assert proc.returncode == 0, proc.stderr
-    for name in ("results.zspy", *FIGURES, "summary.json"):
+    for name in ("results.zspy", *FIGURES, "summary.json", "report.html"):
         assert (out / name).exists(), name
     summary = json.loads((out / "summary.json").read_text())
     printed = proc.stdout.strip().splitlines()[-1]
@@ -198,3 +199,41 @@ def test_help_reads_well(capsys):
         "--workers",
     ):
         assert word in text
+
+
+def test_cluster_nmf_on_simulated_film(tmp_path):
+    from hyperspy_manifold.data import polycrystalline_film
+    from hyperspy_manifold.learn.metrics import adjusted_rand
+
+    s, truth = polycrystalline_film(shape=(20, 20), random_state=1)
+    s.save(tmp_path / "film.zspy")
+    out = tmp_path / "o"
+    code = cli.main(
+        [
+            "cluster",
+            str(tmp_path / "film.zspy"),
+            "--method",
+            "nmf",
+            "--features",
+            "angular-average",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["parameters"]["algorithm"] == "nmf"
+    labels = np.asarray(hs.load(out / "results.zspy").data)
+    # NMF labels (strongest component) follow the grains, not noise
+    assert summary["n_clusters"] >= 3
+    assert adjusted_rand(labels, truth.labels) > 0.4
+
+
+def test_center_auto_finds_the_direct_beam(tmp_path):
+    y, x = np.mgrid[:48, :48]
+    beam = np.exp(-((x - 20) ** 2 + (y - 29) ** 2) / 6.0)
+    s = hs.signals.Signal2D(np.stack([beam] * 6).reshape(2, 3, 48, 48))
+    s.set_signal_type("manifold")
+    cli.apply_center(s, "auto", quiet=True)
+    assert s.calibration.center == pytest.approx([20, 29], abs=0.6)

@@ -1,14 +1,50 @@
-"""Transforms give the same numbers under a dask.distributed Client (worker
-processes: kernels and operators are pickled) as with the threaded scheduler."""
+"""Everything gives the same numbers under a dask.distributed Client (worker
+processes: kernels, operators and file-backed arrays are pickled) as with the
+threaded scheduler, and progress stays visible there.
 
+One LocalCluster of two single-threaded worker processes serves the module; a
+Client made on it is the default scheduler, so ``threaded()`` selects the local
+threaded scheduler explicitly for the reference runs.
+"""
+
+import contextlib
+import subprocess
+import sys
+
+import dask
 import dask.array as da
 import hyperspy.api as hs
 import numpy as np
 import pytest
+from conftest import DATA
 
 import hyperspy_manifold as hm
+from hyperspy_manifold import cli
+from hyperspy_manifold.data import polycrystalline_film
+from hyperspy_manifold.features._base import active_client, compute
 
 distributed = pytest.importorskip("distributed")
+
+
+CLI_ARGS = ["cluster", str(DATA / "nanomegas_test1.blo"), "--quiet", "--out"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cli_with_workers(tmp_path_factory):
+    """``hyperspy-manifold cluster --workers 2``, started before the other tests
+    and left running beside them (it spends most of its time compiling UMAP)."""
+    out = tmp_path_factory.mktemp("cli") / "w2"
+    command = [sys.executable, "-m", "hyperspy_manifold.cli", *CLI_ARGS, str(out)]
+    proc = subprocess.Popen(
+        [*command, "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    yield proc, out
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +57,13 @@ def client():
     cluster.close()
 
 
+@contextlib.contextmanager
+def threaded():
+    """The local threaded scheduler, even while a Client is the default."""
+    with dask.config.set(scheduler="threads"):
+        yield
+
+
 @pytest.fixture(scope="module")
 def scan():
     rng = np.random.default_rng(3)
@@ -30,18 +73,188 @@ def scan():
     return s
 
 
+@pytest.fixture(scope="module")
+def film(tmp_path_factory):
+    """A 16 x 16 simulated film read lazily from ``.zspy`` in 8 navigation chunks
+    (a file-backed array is what a cluster sees in production)."""
+    s, truth = polycrystalline_film(shape=(16, 16), detector=64, random_state=0)
+    s = s.as_lazy()
+    s.data = s.data.rechunk((4, 8, -1, -1))
+    path = tmp_path_factory.mktemp("film") / "film.zspy"
+    s.save(path)
+    loaded = hs.load(path, lazy=True)
+    assert loaded.data.chunks[:2] == ((4,) * 4, (8, 8))
+    return loaded, truth
+
+
+def assert_same(dist, local):
+    """Equal numbers (to float rounding: BLAS threads differ between processes)."""
+    dist, local = np.asarray(dist), np.asarray(local)
+    assert dist.shape == local.shape
+    if np.issubdtype(local.dtype, np.integer):
+        np.testing.assert_array_equal(dist, local)
+    else:
+        np.testing.assert_allclose(dist, local, rtol=1e-6, atol=1e-12)
+
+
 TRANSFORMS = {
     "cepstrum": lambda s: hm.get_cepstrum(s),
+    "ring_features": lambda s: hm.get_cepstrum(s).get_ring_features(
+        3, 12, in_pixels=True
+    ),
     "radial_variance": lambda s: hm.get_radial_variance(s),
     "angular_average": lambda s: hm.get_angular_average(
         s, rings=[2, 8, 14], in_pixels=True
     ),
+    "angular_average_auto": lambda s: hm.get_angular_average(s),
+    "bragg": lambda s: hm.get_bragg_features(s),
+    "bragg_intensity": lambda s: hm.get_bragg_features(s, intensity=True),
 }
 
 
 @pytest.mark.parametrize("name", sorted(TRANSFORMS))
-def test_transform_under_client_equals_threaded(client, scan, name):
-    with distributed.Client.current().as_current():
-        dist = TRANSFORMS[name](scan).data.compute()
-    local = TRANSFORMS[name](scan).data.compute(scheduler="threads")
-    np.testing.assert_allclose(dist, local, rtol=1e-6)
+@pytest.mark.parametrize("data", ["scan", "film"])
+def test_transform_under_client_equals_threaded(client, scan, film, name, data):
+    s = scan if data == "scan" else film[0]
+    if data == "scan" and name.startswith("bragg"):
+        pytest.skip("uniform noise has no Bragg disks")
+    dist = TRANSFORMS[name](s)
+    assert dist._lazy
+    dist = dist.data.compute()
+    with threaded():
+        local = TRANSFORMS[name](s).data.compute()
+    assert_same(dist, local)
+
+
+@pytest.mark.parametrize("lazy_output", [False, True])
+def test_eager_output_is_computed_on_the_cluster(client, film, lazy_output):
+    s = film[0]
+    ran_before = _tasks_run(client)
+    out = hm.get_radial_variance(s, lazy_output=lazy_output)
+    data = out.data.compute() if lazy_output else out.data
+    assert _tasks_run(client) > ran_before
+    with threaded():
+        local = hm.get_radial_variance(s, lazy_output=False).data
+    assert_same(data, local)
+
+
+def _tasks_run(client):
+    """Tasks the workers have executed so far (all workers)."""
+    counts = client.run(
+        lambda dask_worker: dask_worker.state.transition_counter, wait=True
+    )
+    return sum(counts.values())
+
+
+MANIFOLD = {
+    # n_fit route: fit on a subsample, embed and label the rest chunk by chunk
+    "kmeans_n_fit": dict(
+        algorithm="kmeans", n_clusters=5, n_fit=160, loadings="similarity"
+    ),
+    "hdbscan": dict(algorithm="hdbscan"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MANIFOLD))
+def test_manifold_decomposition_under_client_equals_threaded(client, film, name):
+    s = film[0]
+    kwargs = dict(MANIFOLD[name], random_state=0, return_info=True)
+    dist = hm.manifold_decomposition(s, **kwargs)
+    dist_lr = s.learning_results
+    s.learning_results = type(dist_lr)()
+    with threaded():
+        local = hm.manifold_decomposition(s, **kwargs)
+    assert_same(dist.labels.data, local.labels.data)
+    assert_same(dist.embedding.data, local.embedding.data)
+    assert_same(dist.probabilities.data, local.probabilities.data)
+    assert_same(dist.cluster_means.data, local.cluster_means.data)
+    assert_same(dist.cluster_stds.data, local.cluster_stds.data)
+    assert_same(dist_lr.loadings, s.learning_results.loadings)
+    assert_same(dist_lr.factors, s.learning_results.factors)
+    assert dist.n_clusters == local.n_clusters >= 2
+
+
+def test_bragg_nmf_under_client_equals_threaded(client, film):
+    s = film[0]
+    kwargs = dict(n_models=3, max_iterations=3, random_state=0, return_info=True)
+    dist = hm.bragg_nmf(s, **kwargs)
+    with threaded():
+        local = hm.bragg_nmf(s, **kwargs)
+    assert dist.n_components == local.n_components
+    assert_same(dist.W, local.W)
+    assert_same(dist.H, local.H)
+    with threaded():
+        local_patterns = np.asarray(local.class_patterns.data)
+        dist_patterns = np.asarray(dist.class_patterns.data)
+    assert_same(dist_patterns, local_patterns)
+
+
+def test_similarity_loadings_under_client_equals_threaded(client, film):
+    s, truth = film
+    dist = hm.get_similarity_loadings(s, labels=truth.labels, lazy_output=False)
+    with threaded():
+        local = hm.get_similarity_loadings(s, labels=truth.labels, lazy_output=False)
+    assert dist.data.shape == (len(np.unique(truth.labels)), 16, 16)
+    assert_same(dist.data, local.data)
+
+
+def test_client_by_scheduler_address(client, film):
+    """A second Client connected by address (how users reach a remote cluster)."""
+    s = film[0]
+    with distributed.Client(client.scheduler.address) as other:
+        assert active_client() is other
+        dist = hm.get_cepstrum(s, lazy_output=False).data
+    with threaded():
+        local = hm.get_cepstrum(s, lazy_output=False).data
+    assert_same(dist, local)
+
+
+def test_progress_is_shown_under_a_client(client, film, capsys):
+    s = film[0]
+    hm.get_radial_variance(s, lazy_output=False, show_progressbar=True)
+    out = capsys.readouterr().out
+    assert "100% Completed" in out
+    hm.get_radial_variance(s, lazy_output=False, show_progressbar=False)
+    assert capsys.readouterr().out == ""
+    with threaded():
+        assert active_client() is None
+        hm.get_radial_variance(s, lazy_output=False, show_progressbar=True)
+    assert "100% Completed" in capsys.readouterr().out
+
+
+def test_compute_returns_what_dask_compute_returns(client):
+    x = da.arange(100, chunks=10)
+    single = compute(x.sum(), show_progressbar=True)
+    pair = compute((x.sum(), x * 2), show_progressbar=True)
+    assert single == 4950
+    assert isinstance(pair, tuple) and pair[0] == 4950
+    np.testing.assert_array_equal(pair[1], np.arange(100) * 2)
+
+
+def _cluster_labels(out_dir):
+    r = hs.load(out_dir / "results.zspy")
+    sim = r.metadata.HyperspyManifold.results.similarity_loadings.data
+    return np.asarray(r.data), np.asarray(sim)
+
+
+def test_cli_with_a_scheduler_address_equals_threaded(client, tmp_path):
+    address = client.scheduler.address
+    assert cli.main([*CLI_ARGS, str(tmp_path / "dist"), "--scheduler", address]) == 0
+    with threaded():
+        assert cli.main([*CLI_ARGS, str(tmp_path / "local")]) == 0
+    labels_d, sim_d = _cluster_labels(tmp_path / "dist")
+    labels_l, sim_l = _cluster_labels(tmp_path / "local")
+    assert_same(labels_d, labels_l)
+    assert_same(sim_d, sim_l)
+
+
+def test_cli_with_local_workers_equals_threaded(cli_with_workers, tmp_path):
+    proc, out = cli_with_workers
+    _, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr
+    with threaded():
+        assert cli.main([*CLI_ARGS, str(tmp_path / "local")]) == 0
+    labels_w, sim_w = _cluster_labels(out)
+    labels_l, sim_l = _cluster_labels(tmp_path / "local")
+    assert_same(labels_w, labels_l)
+    assert_same(sim_w, sim_l)

@@ -33,7 +33,9 @@ def scans(draw):
     nx = draw(st.integers(1, 5))
     ky = draw(st.integers(12, 20))
     kx = draw(st.integers(12, 20))
-    dtype = draw(st.sampled_from([np.uint8, np.uint16, np.int32, np.float32, np.float64]))
+    dtype = draw(
+        st.sampled_from([np.uint8, np.uint16, np.int32, np.float32, np.float64])
+    )
     seed = draw(st.integers(0, 2**16))
     rng = np.random.default_rng(seed)
     top = {np.uint8: 255, np.uint16: 65535, np.int32: 100000}.get(dtype, 1e4)
@@ -75,7 +77,9 @@ def test_features_of_constant_patterns_are_constant(value, shape):
     aa = hm.get_angular_average(s, rings=[1, 4], in_pixels=True, angle_step=45).data
     np.testing.assert_allclose(aa, value, rtol=1e-5, atol=1e-30)
     c = hm.get_cepstrum(s, minimum="pattern").data
-    np.testing.assert_allclose(c, np.broadcast_to(c[:1, :1], c.shape), atol=1e-5 * c.max())
+    np.testing.assert_allclose(
+        c, np.broadcast_to(c[:1, :1], c.shape), atol=1e-5 * c.max()
+    )
 
 
 @SETTINGS
@@ -84,7 +88,9 @@ def test_cepstrum_of_transposed_pattern_is_transposed_cepstrum(seed, n):
     rng = np.random.default_rng(seed)
     p = rng.random((1, n, n)) + 0.1
     c = hm.get_cepstrum(hs.signals.Signal2D(p), minimum="pattern").data[0]
-    ct = hm.get_cepstrum(hs.signals.Signal2D(p.transpose(0, 2, 1).copy()), minimum="pattern").data[0]
+    ct = hm.get_cepstrum(
+        hs.signals.Signal2D(p.transpose(0, 2, 1).copy()), minimum="pattern"
+    ).data[0]
     np.testing.assert_allclose(ct, c.T, rtol=1e-4, atol=1e-4)
 
 
@@ -93,7 +99,7 @@ def test_cepstrum_of_rotated_pattern_is_rotated_cepstrum(angle):
     n = 65  # odd: zero quefrency (n // 2) is the array centre that rotate() uses
     y, x = np.mgrid[:n, :n] - (n - 1) / 2
     # a smooth hexagonal spot pattern: rotation changes it only by interpolation
-    p = np.exp(-np.hypot(y, x) ** 2 / 400)
+    p = np.exp(-(np.hypot(y, x) ** 2) / 400)
     for k in range(6):
         a = np.radians(60 * k + 10)
         p += np.exp(-((x - 14 * np.cos(a)) ** 2 + (y - 14 * np.sin(a)) ** 2) / 8)

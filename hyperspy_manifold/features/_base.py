@@ -11,8 +11,10 @@ navigation axes of the input.
 from __future__ import annotations
 
 import copy
+import sys
 from collections.abc import Callable, Sequence
 
+import dask
 import dask.array as da
 import numpy as np
 from dask.diagnostics import ProgressBar
@@ -188,16 +190,45 @@ def pattern_stack(s) -> da.Array:
     return da.from_array(data, chunks=chunks, name=False, asarray=True)
 
 
+def active_client():
+    """The ``dask.distributed`` Client that ``dask.compute`` would use now, or None.
+
+    None when distributed was never imported, when no Client exists, or when a
+    local scheduler is chosen explicitly (``dask.config.set(scheduler="threads")``).
+    """
+    if "distributed" not in sys.modules:
+        return None
+    from distributed import Client
+
+    try:
+        scheduler = dask.base.get_scheduler()
+    except (RuntimeError, ValueError):
+        return None
+    client = getattr(scheduler, "__self__", None)
+    return client if isinstance(client, Client) else None
+
+
 def compute(array, show_progressbar=None):
-    """Compute a dask array (or a tuple of them) with HyperSpy's progress bar."""
-    if show_progressbar_default(show_progressbar):
+    """Compute a dask array (or a tuple of them) with a progress bar.
+
+    dask's ``ProgressBar`` only sees the local schedulers; under a
+    ``dask.distributed`` Client the tasks run on the workers, so the bar there is
+    distributed's text ``progress`` (printed to stdout, also in a notebook).
+    """
+    arrays = array if isinstance(array, tuple) else (array,)
+    client = active_client() if show_progressbar_default(show_progressbar) else None
+    if client is not None:
+        from distributed import progress
+
+        futures = client.compute(list(arrays))
+        progress(futures, notebook=False, multi=False, loop=client.loop)
+        results = client.gather(futures)
+    elif show_progressbar_default(show_progressbar):
         with ProgressBar():
-            return (
-                da.compute(array)[0]
-                if not isinstance(array, tuple)
-                else da.compute(*array)
-            )
-    return da.compute(array)[0] if not isinstance(array, tuple) else da.compute(*array)
+            results = da.compute(*arrays)
+    else:
+        results = da.compute(*arrays)
+    return tuple(results) if isinstance(array, tuple) else results[0]
 
 
 def map_patterns(

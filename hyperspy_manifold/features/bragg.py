@@ -87,12 +87,14 @@ def _as_dask(array, chunks) -> da.Array:
     return da.from_array(array, chunks=chunks, name=False, asarray=False)
 
 
-def _detect_peaks(s, method: str, peak_kwargs: dict, get_intensity: bool) -> da.Array:
-    """Lazy ragged array of ``(y, x)`` peak pixels of every pattern of ``s``
+def _detect_peaks(
+    patterns: da.Array, method: str, peak_kwargs: dict, get_intensity: bool
+) -> da.Array:
+    """Lazy ragged array of ``(y, x)`` peak pixels of every pattern of the stack
     (plus the pattern value at each peak with ``get_intensity``)."""
     from pyxem.signals import LazyDiffraction2D
 
-    work = LazyDiffraction2D(pattern_stack(s))
+    work = LazyDiffraction2D(patterns)
     kwargs = dict(peak_kwargs)
     if method == "template_matching":
         disk_r = kwargs.pop("disk_r")
@@ -268,7 +270,9 @@ def get_bragg_features(
         # template-matching peaks carry the correlation, so the kernel reads the
         # pattern instead
         on_pattern = method != "template_matching"
-        peaks = _detect_peaks(s, method, finder_kwargs, intensity and on_pattern)
+        peaks = _detect_peaks(
+            patterns, method, finder_kwargs, intensity and on_pattern
+        )
         peaks = peaks.reshape(navigation_shape(s)).rechunk(nav_chunks)
         columns, offsets, scales = PIXEL_TABLE
         intensity_column = 2 if intensity and on_pattern else None
@@ -288,7 +292,13 @@ def get_bragg_features(
         intensity_column=intensity_column,
         pattern_threshold_rel=None if threshold is None else float(threshold),
     )
-    needs_patterns = (intensity and intensity_column is None) or threshold is not None
+    # detected peaks also take the patterns, so the kernel can refuse NaN/inf
+    # pixels, which make the peak finder skip a pattern without a word
+    needs_patterns = (
+        vectors is None
+        or (intensity and intensity_column is None)
+        or threshold is not None
+    )
     graph = _feature_graph(
         peaks, patterns if needs_patterns else None, kernel_kwargs, intensity
     )

@@ -177,6 +177,11 @@ def get_cepstrum(
 
 def _take_pixels(block, rows, cols, sqrt):
     out = block[..., rows, cols]
+    if not np.isfinite(out).all():
+        raise ValueError(
+            "The cepstra hold NaN or infinite values in the annulus: make them with "
+            "`get_cepstrum` (which refuses non-finite patterns) from finite patterns."
+        )
     if sqrt:
         out = np.sqrt(np.maximum(out, 0))
     return out

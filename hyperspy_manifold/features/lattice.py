@@ -211,6 +211,14 @@ def get_lattice_vectors(
                 )
     if given is not None:
         ref_px = given / np.array([px_x, px_y])
+        col, row = zero[1] + ref_px[:, 0], zero[0] + ref_px[:, 1]
+        inside = (col >= 0) & (col <= kx - 1) & (row >= 0) & (row <= ky - 1)
+        if not inside.all():
+            raise ValueError(
+                f"`reference` vectors {given[~inside].tolist()} lie outside the "
+                f"cepstrum ({kx} x {ky} pixels about zero quefrency): give them in "
+                "the units of the cepstrum axes, or in pixels with `in_pixels=True`."
+            )
     else:
         mean = _mean_pattern(c, area, show_progressbar)
         iy, ix = np.mgrid[:ky, :kx]
@@ -292,8 +300,12 @@ def _check_vectors(vectors, func_name: str):
     ):
         raise ValueError(
             f"`{func_name}` needs the lattice vectors from `get_lattice_vectors` "
-            "(signal shape (2, n_peaks)), got "
-            f"{getattr(vectors, 'axes_manager', type(vectors).__name__)}."
+            "(a signal of signal shape (2, n_peaks)), got "
+            + (
+                f"signal shape {vectors.axes_manager.signal_shape}."
+                if isinstance(vectors, BaseSignal)
+                else f"{type(vectors).__name__}."
+            )
         )
 
 

@@ -29,6 +29,12 @@ from dataclasses import dataclass
 import numpy as np
 
 
+NON_FINITE_MESSAGE = (
+    "Patterns contain NaN or infinite pixels: the peak finder skips such a "
+    "pattern without a word. Replace them first, e.g. `s.map(np.nan_to_num)`."
+)
+
+
 @dataclass(frozen=True)
 class BraggGrid:
     """Geometry of the feature grid.
@@ -215,7 +221,8 @@ def bragg_features(
         ``offsets = 0`` and ``scales = 1``).
     patterns
         ``(*peaks.shape, ky, kx)`` patterns, used to read peak intensities when
-        ``intensity`` is True and ``intensity_column`` is None.
+        ``intensity`` is True and ``intensity_column`` is None; when given they
+        must be finite (a ValueError names the fix otherwise).
     grid
         From :func:`bragg_grid`.
     columns, offsets, scales
@@ -239,6 +246,8 @@ def bragg_features(
     n_patterns = int(np.prod(nav_shape))
     use_column = intensity and intensity_column is not None
     n_columns = max(columns + ((intensity_column,) if use_column else ())) + 1
+    if patterns is not None and not np.isfinite(patterns).all():
+        raise ValueError(NON_FINITE_MESSAGE)
     table, owner = concatenate_peaks(peaks, n_columns)
     positions = (table[:, list(columns)] - np.asarray(offsets)) / np.asarray(scales)
     weights = np.nan_to_num(table[:, intensity_column]) if use_column else None

@@ -108,9 +108,15 @@ def cepstrum(
             minimum = patterns[..., valid].min(axis=-1)[..., None, None]
     elif minimum is None:
         minimum = patterns.min(axis=(-2, -1), keepdims=True)
-    # one pass: convert to float32 and shift so the smallest value becomes epsilon
-    offset = np.asarray(minimum, dtype=np.float32) - np.float32(epsilon)
-    x = np.subtract(patterns, offset, dtype=np.float32)
+    if np.can_cast(patterns.dtype, np.float32):
+        # one pass: convert to float32 and shift so the smallest value becomes epsilon
+        offset = np.asarray(minimum, dtype=np.float32) - np.float32(epsilon)
+        x = np.subtract(patterns, offset, dtype=np.float32)
+    else:
+        # float32 keeps 24 bits: uint32 counts near 2**32 (or float64 data on a
+        # large pedestal) lose their differences unless shifted in float64 first
+        offset = np.asarray(minimum, dtype=np.float64) - epsilon
+        x = np.subtract(patterns, offset, dtype=np.float64).astype(np.float32)
     if mask is not None or not np.ndim(minimum):
         # a given minimum (or masked outliers) may sit above some pixels
         np.maximum(x, np.float32(epsilon), out=x)

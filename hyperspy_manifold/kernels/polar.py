@@ -229,10 +229,14 @@ _BATCH_VALUES = 1 << 22
 
 
 def _polar_batches(patterns: np.ndarray, operator: PolarOperator):
-    """Yield ``(slice, bin means)`` over batches of the flattened stack.
+    """Yield ``(slice, bin means, level)`` over batches of the flattened stack.
 
     Bin means are float32 ``(n_radial, n_azim, n_batch)``: every sparse entry
-    then updates a contiguous row of the product.
+    then updates a contiguous row of the product.  ``level`` is None, or for
+    dtypes float32 cannot hold exactly (uint32, int64, float64) the float64
+    value ``(n_batch,)`` taken out of every pattern before the cast, so counts
+    near 2**32 keep their differences; the bin means of a pattern are then
+    ``level`` lower than its true means (empty bins stay 0).
     """
     patterns = np.asarray(patterns)
     if patterns.shape[-2:] != operator.detector_shape:
@@ -244,24 +248,42 @@ def _polar_batches(patterns: np.ndarray, operator: PolarOperator):
     n = flat.shape[0]
     width = max(operator.pixels.size, operator.matrix.shape[0], 1)
     step = max(1, _BATCH_VALUES // width)
+    exact = np.can_cast(flat.dtype, np.float32)
     for start in range(0, n, step):
         batch = slice(start, min(start + step, n))
         # (pixels, patterns) C-ordered; the cast to float32 happens in this copy,
         # so integer data never overflows
         columns = np.empty((operator.pixels.size, batch.stop - start), np.float32)
-        columns[...] = flat[batch, operator.pixels].T
+        values = flat[batch, operator.pixels]
+        level = None
+        if not exact and values.shape[1]:
+            level = values[:, 0].astype(np.float64)
+            columns[...] = (values - level[:, None]).T
+        else:
+            columns[...] = values.T
         out = operator.matrix @ columns
-        yield batch, out.reshape(operator.n_radial, operator.npt_azim, -1)
+        yield batch, out.reshape(operator.n_radial, operator.npt_azim, -1), level
 
 
 def _map_batches(patterns, operator, reduce, n_out):
-    """Apply ``reduce(bin_means) -> (n_out, n_batch)`` to all batches."""
+    """Apply ``reduce(bin_means, level) -> (n_out, n_batch)`` to all batches
+    (see :func:`_polar_batches` for ``level``)."""
     patterns = np.asarray(patterns)
     lead = patterns.shape[:-2]
     out = np.empty((int(np.prod(lead)), n_out), np.float32)
-    for batch, p in _polar_batches(patterns, operator):
-        out[batch] = reduce(p).T
+    for batch, p, level in _polar_batches(patterns, operator):
+        out[batch] = reduce(p, level).T
     return out.reshape(*lead, n_out)
+
+
+def _add_level(p, level, where=None):
+    """Bin means ``p`` with the level taken out by :func:`_polar_batches` put back
+    (only in the bins where ``where`` is True)."""
+    if level is None:
+        return p
+    if where is None:
+        return p + level
+    return p + where[:, :, None] * level
 
 
 def polar_means(patterns: np.ndarray, operator: PolarOperator) -> np.ndarray:
@@ -271,7 +293,10 @@ def polar_means(patterns: np.ndarray, operator: PolarOperator) -> np.ndarray:
     """
     n_r, n_az = operator.n_radial, operator.npt_azim
     out = _map_batches(
-        patterns, operator, lambda p: p.reshape(n_r * n_az, -1), n_r * n_az
+        patterns,
+        operator,
+        lambda p, level: _add_level(p, level, operator.valid).reshape(n_r * n_az, -1),
+        n_r * n_az,
     )
     return out.reshape(*out.shape[:-1], n_r, n_az)
 
@@ -298,7 +323,7 @@ def radial_variance(
     count = np.maximum(n_valid, 1)[:, None]
     all_valid = valid.all()
 
-    def reduce(p):
+    def reduce(p, level):
         mean = p.sum(axis=1) / count
         p -= mean[:, None, :]  # p is a fresh array: reuse it for the deviations
         if not all_valid:
@@ -308,6 +333,7 @@ def radial_variance(
         _check_finite(mean, var)
         var[n_valid < 2] = 0
         if normalize:
+            mean = _add_level(mean, level)
             mean2 = mean * mean
             var = np.divide(var, mean2, out=np.zeros_like(var), where=mean2 > 0)
         return var
@@ -326,10 +352,11 @@ def sector_means(patterns: np.ndarray, operator: PolarOperator) -> np.ndarray:
     n_valid = valid.sum(axis=1)
     n_features = operator.n_radial * operator.npt_azim
 
-    def reduce(p):
+    def reduce(p, level):
         if not valid.all():
             ring_mean = p.sum(axis=1) / np.maximum(n_valid, 1)[:, None]
             p = np.where(valid[:, :, None], p, ring_mean[:, None, :])
+        p = _add_level(p, level)
         _check_finite(p)
         return p.reshape(n_features, -1)
 
@@ -340,7 +367,7 @@ def find_ring_edges(
     profile: np.ndarray,
     radii: np.ndarray,
     n_rings: int | None = None,
-    sigma: float = 1.0,
+    sigma: float = 0.7,
     prominence: float = 0.01,
     outer: float | None = None,
 ) -> np.ndarray:
@@ -359,7 +386,8 @@ def find_ring_edges(
         Gaussian smoothing of the profile, in samples.
     prominence
         Smallest depth of a minimum, as a fraction of the range of the smoothed
-        profile.
+        log-profile (the logarithm keeps the direct beam, orders of magnitude
+        brighter than the rings, from setting the scale).
     outer
         Outer edge of the ring beyond the last minimum; default half a sample past
         the last radius.
@@ -376,6 +404,10 @@ def find_ring_edges(
     profile = np.asarray(profile, dtype=float)
     radii = np.asarray(radii, dtype=float)
     smooth = gaussian_filter1d(profile, sigma, mode="nearest") if sigma > 0 else profile
+    floor = smooth.min()
+    top = smooth.max()
+    # a log scale, offset so the faintest radius sits a decade below the brightest
+    smooth = np.log(smooth - floor + max(top - floor, 1e-300) * 1e-3)
     span = float(np.ptp(smooth))
     if span == 0:
         return np.empty((0, 2))

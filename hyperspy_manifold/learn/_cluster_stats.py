@@ -20,6 +20,12 @@ from hyperspy_manifold.features._base import compute, pattern_stack
 #: Patterns converted to float64 at a time inside a chunk (bounds temporaries).
 _BATCH_ELEMENTS = 2**22
 
+NON_FINITE_PATTERNS = (
+    "Patterns contain NaN or infinite pixels, so cluster means and distances "
+    "would be NaN: replace them first, e.g. `s.map(np.nan_to_num)`, or leave "
+    "those scan positions out (`navigation_mask`, or label -2)."
+)
+
 
 def _batches(n_rows: int, n_pixels: int):
     step = max(1, _BATCH_ELEMENTS // max(n_pixels, 1))
@@ -27,8 +33,9 @@ def _batches(n_rows: int, n_pixels: int):
         yield slice(start, min(start + step, n_rows))
 
 
-def _chunk_sums(block, labels, n_rows):
-    """``(1, ..., 1, n_rows, 2 P + 1)``: sums, sums of squares and counts of a chunk."""
+def _chunk_sums(block, labels, n_rows, level):
+    """``(1, ..., 1, n_rows, 2 P + 1)``: sums and sums of squares of ``x - level``
+    and counts of a chunk."""
     nav_ndim = block.ndim - 2
     n_pixels = block.shape[-1] * block.shape[-2]
     X = block.reshape(-1, n_pixels)
@@ -38,7 +45,7 @@ def _chunk_sums(block, labels, n_rows):
         keep = lab[sl] >= 0
         if not keep.any():
             continue
-        x = X[sl][keep].astype(np.float64)
+        x = X[sl][keep].astype(np.float64) - level
         onehot = (lab[sl][keep][:, None] == np.arange(n_rows)).astype(np.float64)
         out[:, :n_pixels] += onehot.T @ x
         out[:, n_pixels:-1] += onehot.T @ (x * x)
@@ -71,43 +78,66 @@ def cluster_statistics(s, row_index: np.ndarray, n_rows: int, show_progressbar=N
         Number of clusters (rows).
 
     The global mean is the mean of every non-excluded pattern.  Empty rows get
-    NaN means and standard deviations.
+    NaN means and standard deviations.  Sums are accumulated about the first
+    pattern when float32 can not hold the dtype (``<x^2> - <x>^2`` loses every
+    digit of a small spread on a large level, e.g. uint32 counts near 2**32);
+    non-finite pixels of included positions raise a ValueError.
     """
     data = pattern_stack(s)
     nav_ndim = data.ndim - 2
+    n_pixels = data.shape[-1] * data.shape[-2]
+    level = np.zeros(n_pixels)
+    if not np.can_cast(data.dtype, np.float32):
+        # float64 holds uint8/uint16/float32 sums of squares with digits to spare
+        first = np.asarray(compute(data[(0,) * nav_ndim], False), dtype=np.float64)
+        if np.isfinite(first).all():
+            level = first.ravel()
     nav_chunks = data.chunks[:nav_ndim]
     labels = np.asarray(row_index, dtype=np.int64).reshape(data.shape[:nav_ndim])
     labels = da.from_array(
         labels[..., None, None], chunks=nav_chunks + ((1,), (1,)), name=False
     )
-    n_pixels = data.shape[-1] * data.shape[-2]
     out_chunks = tuple((1,) * len(c) for c in nav_chunks) + (
         (n_rows,),
         (2 * n_pixels + 1,),
     )
     partial = da.map_blocks(
-        _chunk_sums, data, labels, n_rows=n_rows, chunks=out_chunks, dtype=np.float64
+        _chunk_sums,
+        data,
+        labels,
+        n_rows=n_rows,
+        level=level,
+        chunks=out_chunks,
+        dtype=np.float64,
     )
     total = compute(partial.sum(axis=tuple(range(nav_ndim))), show_progressbar)
-    sums = total[:, :n_pixels]
+    if not np.isfinite(total).all():
+        raise ValueError(NON_FINITE_PATTERNS)
     counts = total[:, -1]
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = sums / counts[:, None]
-        var = total[:, n_pixels:-1] / counts[:, None] - means**2
-        global_mean = sums.sum(axis=0) / counts.sum()
+        shifted_means = total[:, :n_pixels] / counts[:, None]
+        var = total[:, n_pixels:-1] / counts[:, None] - shifted_means**2
+        global_mean = total[:, :n_pixels].sum(axis=0) / counts.sum() + level
+    sums = total[:, :n_pixels] + counts[:, None] * level
+    means = shifted_means + level
     stds = np.sqrt(np.maximum(var, 0))
     stds[counts == 0] = np.nan
     return ClusterStatistics(sums, means, stds, counts.astype(int), global_mean)
 
 
-def similarity_kernel(block, means, means_sq, eps):
-    """``1 / (eps + ||x - mu_i||_2)`` of every pattern of a chunk to every mean."""
+def similarity_kernel(block, means, means_sq, eps, level=0.0):
+    """``1 / (eps + ||x - mu_i||_2)`` of every pattern of a chunk to every mean.
+
+    ``means`` (and ``means_sq``, their squared norms) are taken about ``level``,
+    which is subtracted from every pattern too: distances do not change, and the
+    expansion ``||x||^2 - 2 x.mu + ||mu||^2`` keeps its digits on a large level.
+    """
     nav_shape = block.shape[:-2]
     n_pixels = block.shape[-1] * block.shape[-2]
     X = block.reshape(-1, n_pixels)
     out = np.empty((X.shape[0], means.shape[0]))
     for sl in _batches(X.shape[0], n_pixels):
-        x = X[sl].astype(np.float64)
+        x = X[sl].astype(np.float64) - level
         d2 = (x * x).sum(axis=1)[:, None] - 2 * x @ means.T + means_sq[None, :]
         out[sl] = 1.0 / (eps + np.sqrt(np.maximum(d2, 0)))
     return out.reshape(nav_shape + (means.shape[0],))

@@ -113,6 +113,18 @@ def check_finite_features(X: np.ndarray) -> np.ndarray:
     return X
 
 
+def feature_dtype(dtype) -> type:
+    """float32, or float64 for dtypes float32 can not hold exactly: raw uint32
+    counts near 2**32 would lose every digit of their differences."""
+    return np.float32 if np.can_cast(dtype, np.float32) else np.float64
+
+
+def as_features(X) -> np.ndarray:
+    """``X`` as a float feature matrix (see :func:`feature_dtype`), checked finite."""
+    X = np.asarray(X)
+    return check_finite_features(X.astype(feature_dtype(X.dtype), copy=False))
+
+
 def feature_matrix(f, navigation_mask=None, show_progressbar=None) -> np.ndarray:
     """``(n_kept_patterns, n_features)`` float matrix of a feature signal.
 
@@ -128,10 +140,9 @@ def feature_matrix(f, navigation_mask=None, show_progressbar=None) -> np.ndarray
         X = compute(data.reshape(n_nav, n_feat), show_progressbar)
     else:
         X = np.asarray(data).reshape(n_nav, n_feat)
-    X = np.asarray(X, dtype=np.float32)
     if navigation_mask is not None:
         X = X[~np.asarray(navigation_mask, dtype=bool).ravel()]
-    return check_finite_features(X)
+    return as_features(X)
 
 
 def scale_features(X: np.ndarray, scaling="minmax") -> np.ndarray:
@@ -153,7 +164,8 @@ class FeatureScaler:
         self.scaling = scaling
 
     def fit(self, X: np.ndarray) -> FeatureScaler:
-        X = np.asarray(X, dtype=np.float32)
+        X = np.asarray(X)
+        X = X.astype(feature_dtype(X.dtype), copy=False)
         if self.scaling == "minmax":
             self.offset_ = X.min(axis=0)
             span = X.max(axis=0) - self.offset_
@@ -169,8 +181,9 @@ class FeatureScaler:
     def transform(self, X: np.ndarray) -> np.ndarray:
         if self.scaling is None:
             return X
-        X = np.asarray(X, dtype=np.float32)
-        return (X - self.offset_) / self.span_
+        X = np.asarray(X)
+        X = X.astype(feature_dtype(X.dtype), copy=False)
+        return ((X - self.offset_) / self.span_).astype(np.float32, copy=False)
 
 
 def fit_pca(X: np.ndarray, n_components: int | None, random_state=None):

@@ -29,7 +29,7 @@ from hyperspy_manifold.features._base import (
 from hyperspy_manifold.learn._cluster_stats import cluster_statistics
 from hyperspy_manifold.learn._features import (
     FeatureScaler,
-    check_finite_features,
+    as_features,
     feature_array,
     feature_matrix,
     feature_signal,
@@ -270,7 +270,7 @@ def _stream_rows(F, rows: np.ndarray, show_progressbar):
         block = compute(F[start:stop], show_progressbar)
         yield (
             sel,
-            check_finite_features(np.asarray(block, dtype=np.float32)[sel - start]),
+            as_features(np.asarray(block)[sel - start]),
         )
 
 
@@ -469,9 +469,12 @@ def manifold_decomposition(
         if not (isinstance(min_cluster_size, str) and min_cluster_size == "auto"):
             min_cluster_size = _check_int("min_cluster_size", min_cluster_size, 2)
     else:
-        n_clusters = _check_int(
-            f"n_clusters` (required by algorithm='{algorithm}'", n_clusters, 1
-        )
+        if n_clusters is None:
+            raise ValueError(
+                f"`n_clusters` is required by algorithm='{algorithm}': give the "
+                "number of clusters, e.g. n_clusters=4, or use algorithm='hdbscan'."
+            )
+        n_clusters = _check_int("n_clusters", n_clusters, 1)
     seeds = _seeds(random_state, 3 + n_bootstrap + 1)
     seed_subsample, seed_pca, seed_cluster = seeds[:3]
     umap_seeds = seeds[3:]
@@ -493,9 +496,7 @@ def manifold_decomposition(
         rng = np.random.default_rng(seed_subsample)
         fit_rows = np.sort(rng.choice(kept, n_fit, replace=False))
         F = feature_array(f)
-        X = check_finite_features(
-            np.asarray(compute(F[fit_rows], show_progressbar), dtype=np.float32)
-        )
+        X = as_features(compute(F[fit_rows], show_progressbar))
     else:
         fit_rows = kept
         X = feature_matrix(f, mask, show_progressbar)
@@ -608,12 +609,76 @@ def manifold_decomposition(
         )
         if k_info is not None:
             parameters["min_cluster_size_rule"] = k_info["rule"]
-    means = _pattern_stack_signal(s, stats.means, "Cluster mean patterns")
+    return cluster_result(
+        s,
+        labels,
+        embedding=emb,
+        probabilities=prob,
+        parameters=parameters,
+        stats=stats,
+        features=f,
+        k_scan=None if k_info is None else k_info["k_scan"],
+        k_model=None if k_info is None else k_info["k_model"],
+        estimators={
+            "scaler": embedder.scaler_,
+            "pca": embedder.pca_,
+            "umap": embedder.umaps_,
+            "clusterer": clusterer,
+        },
+    )
+
+
+def cluster_result(
+    s,
+    labels,
+    embedding=None,
+    probabilities=None,
+    parameters: dict | None = None,
+    stats=None,
+    show_progressbar=None,
+    **extra,
+) -> ManifoldResult:
+    """A :class:`ManifoldResult` for any label map of the scan ``s``.
+
+    The cluster mean and standard deviation patterns are computed in one lazy
+    pass over the data (unless ``stats`` already holds them), so labels from
+    another method (NMF maps, HyperSpy's ``cluster_analysis``, a hand-drawn
+    mask) get the same outputs, figures and reports as
+    :func:`manifold_decomposition`.
+
+    Parameters
+    ----------
+    s : BaseSignal
+        The patterns (eager or lazy).
+    labels : array-like
+        Navigation-shaped integer labels: 0..K-1 clusters, -1 noise, -2 masked.
+    embedding : array-like, optional
+        ``(*navigation_shape, n)`` coordinates of every position (e.g. NMF
+        weights); defaults to the labels themselves.
+    probabilities : array-like, optional
+        Membership strength of every position; defaults to 1 for members.
+    parameters : dict, optional
+        Stored in ``result.parameters``.
+    **extra
+        Further :class:`ManifoldResult` fields (``k_scan``, ``features`` ...).
+    """
+    labels = np.asarray(labels).reshape(navigation_shape(s))
+    if stats is None:
+        row_index, n_rows, _ = rows_from_label_map(labels)
+        stats = cluster_statistics(s, row_index, n_rows, show_progressbar)
+    _, n_rows, noise_row = rows_from_label_map(labels)
+    if embedding is None:
+        embedding = labels.astype(np.float64)[..., None]
+    embedding = np.asarray(embedding, dtype=np.float64)
+    if probabilities is None:
+        probabilities = np.where(labels >= 0, 1.0, np.where(labels == -1, 0.0, np.nan))
     return ManifoldResult(
         labels=_navigation_map(s, labels, "Manifold cluster labels"),
-        embedding=_embedding_signal(s, emb),
-        probabilities=_navigation_map(s, prob, "Cluster membership probability"),
-        cluster_means=means,
+        embedding=_embedding_signal(s, embedding.reshape(labels.size, -1)),
+        probabilities=_navigation_map(
+            s, probabilities, "Cluster membership probability"
+        ),
+        cluster_means=_pattern_stack_signal(s, stats.means, "Cluster mean patterns"),
         cluster_stds=_pattern_stack_signal(
             s, stats.stds, "Cluster standard deviation patterns"
         ),
@@ -626,16 +691,8 @@ def manifold_decomposition(
             s, stats.global_mean[None, :], "Global mean pattern"
         ).inav[0],
         counts=stats.counts,
-        n_clusters=n_clusters_found,
+        n_clusters=n_rows - (noise_row is not None),
         noise_index=noise_row,
-        features=f,
-        k_scan=None if k_info is None else k_info["k_scan"],
-        k_model=None if k_info is None else k_info["k_model"],
-        estimators={
-            "scaler": embedder.scaler_,
-            "pca": embedder.pca_,
-            "umap": embedder.umaps_,
-            "clusterer": clusterer,
-        },
-        parameters=parameters,
+        parameters=dict(parameters or {}),
+        **extra,
     )

@@ -328,6 +328,12 @@ def cluster_dissimilarity(X, labels=None, weights=None, scaling="minmax") -> np.
     if (labels is None) == (weights is None):
         raise ValueError("Give exactly one of `labels` or `weights`.")
     Xm = np.asarray(_pattern_matrix(X), dtype=np.float64)
+    if not np.isfinite(Xm).all():
+        raise ValueError(
+            "`X` contains NaN or infinite values: they would make every "
+            "dissimilarity NaN. Leave those positions out of `X` (and of `labels` "
+            "or `weights`) or replace the values first."
+        )
     n = Xm.shape[0]
     if labels is not None:
         lab = _values(labels, "labels").astype(np.int64).ravel()

@@ -65,6 +65,19 @@ SCREENING_ROWS = 2000
 SCREE_POINTS = 50
 
 
+#: Default ``merge_threshold`` per feature type, from the ranges Bruefach, Ophus &
+#: Scott (2022) report: Bragg disks 0.18-0.25, angular average 0.4-0.5, radial
+#: variance 0.3-0.5.
+MERGE_THRESHOLDS = {
+    "bragg": 0.25,
+    "angular_average": 0.45,
+    "radial_variance": 0.4,
+    "cepstrum": 0.45,
+    "raw": 0.45,
+    "signal": 0.45,
+}
+
+
 @dataclass
 class NMFResult:
     """Everything :func:`bragg_nmf` found, returned with ``return_info=True``.
@@ -461,7 +474,7 @@ def bragg_nmf(
     feature_kwargs: dict | None = None,
     n_components: int | None = None,
     oversplit: float = 3,
-    merge_threshold: float = 0.3,
+    merge_threshold: float | None = None,
     n_models: int = 25,
     max_iterations: int = 10,
     min_components: int = 1,
@@ -507,8 +520,11 @@ def bragg_nmf(
         at the elbow of the PCA scree of the scaled features.
     oversplit : float
         Factor applied to the scree estimate (ignored with ``n_components``).
-    merge_threshold : float
-        Pearson correlation in [0, 1] at which two maps are merged.
+    merge_threshold : float, optional
+        Pearson correlation in [0, 1] at which two maps are merged.  Default: the
+        middle of the range Bruefach et al. (2022) found for the feature type
+        (``MERGE_THRESHOLDS``: Bragg 0.25, angular average 0.45, radial variance
+        0.4, others 0.45).
     n_models : int
         Randomly initialised NMF models per round; the lowest ||X - WH||_F wins.
     max_iterations : int
@@ -569,6 +585,9 @@ def bragg_nmf(
         raise ValueError(
             "`bragg_nmf` needs at least one navigation axis (a scan of patterns)."
         )
+    if merge_threshold is None:
+        key = features if isinstance(features, str) else "signal"
+        merge_threshold = MERGE_THRESHOLDS.get(key, MERGE_THRESHOLDS["signal"])
     _check_parameters(
         n_components,
         oversplit,

@@ -98,12 +98,19 @@ def similarity_maps(s, means: np.ndarray, eps=None):
         eps = 1e-6 * float(norms.max()) if norms.max() > 0 else 1e-12
     if not eps > 0:
         raise ValueError(f"`eps` must be a number > 0, got {eps!r}.")
+    level = means.mean(axis=0)
+    centred = means - level
     return map_patterns(
         s,
         similarity_kernel,
         (means.shape[0],),
         np.float64,
-        dict(means=means, means_sq=norms**2, eps=float(eps)),
+        dict(
+            means=centred,
+            means_sq=(centred**2).sum(axis=1),
+            eps=float(eps),
+            level=level,
+        ),
     )
 
 

@@ -98,6 +98,11 @@ def _maps_and_calibration(maps, scale, offset, units):
             "`maps` must be one map (ny, nx) or a stack (n_maps, ny, nx), got shape "
             f"{np.shape(getattr(maps, 'data', maps))}."
         )
+    if np.isinf(data).any():
+        raise ValueError(
+            "`maps` contain infinite values; only NaN has a meaning (a masked "
+            "position). Replace them, e.g. with NaN to mask those positions."
+        )
     # Leading axes (a component index, or several) all count as maps.
     data = data.reshape((-1,) + data.shape[-2:])
     if scale is not None:
