@@ -40,8 +40,14 @@ class _Parser(argparse.ArgumentParser):
         raise CLIError(f"{message} (see `{self.prog} --help`)")
 
 
-class Interrupted(Exception):
-    """SIGINT or SIGTERM arrived."""
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived.
+
+    A ``BaseException``, like ``KeyboardInterrupt``: raised wherever the main
+    thread happens to be, it must pass through the ``except Exception`` blocks of
+    the libraries (and of ``load_scan`` and the figures) instead of being taken
+    for an ordinary failure and swallowed.
+    """
 
 
 def _on_signal(signum, frame):
@@ -191,14 +197,11 @@ def run_pipeline(
     }.get(method)
     kwargs = {}
     if algorithm == "hdbscan" and n_patterns < MIN_PATTERNS_FOR_UMAP:
-        warnings.warn(
-            f"only {n_patterns} patterns: too few for UMAP + HDBSCAN, using k-means "
-            "on the features instead",
-            stacklevel=2,
-        )
+        # a notice on stdout (never mixed into the one-line errors on stderr)
         _say(
             quiet,
-            f"warning: only {n_patterns} patterns, using k-means instead of UMAP + HDBSCAN",
+            f"note: only {n_patterns} patterns, too few for UMAP + HDBSCAN: "
+            "using k-means on the features instead",
         )
         method, algorithm = "kmeans", "kmeans"
     if algorithm in ("kmeans", "spectral"):
@@ -456,8 +459,14 @@ def main(argv=None) -> int:
     except CLIError as exc:
         print(f"hyperspy-manifold: error: {exc}", file=sys.stderr)
         return 2
-    # zarr 2's deprecation notice inside rosettasciio is noise for a CLI user
-    warnings.filterwarnings("ignore", category=FutureWarning, module="rsciio")
+    # library deprecation notices (zarr 2 in rosettasciio, HyperSpy internals) are
+    # noise for a CLI user; --quiet silences every warning so stderr holds errors only
+    if args.quiet:
+        warnings.simplefilter("ignore")
+    else:
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*_get_block_pattern.*")
     old = {
         sig: _signal.signal(sig, _on_signal)
         for sig in (_signal.SIGINT, _signal.SIGTERM)

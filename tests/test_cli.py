@@ -237,3 +237,22 @@ def test_center_auto_finds_the_direct_beam(tmp_path):
     s.set_signal_type("manifold")
     cli.apply_center(s, "auto", quiet=True)
     assert s.calibration.center == pytest.approx([20, 29], abs=0.6)
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_error_is_one_line_in_a_real_shell(tmp_path, quiet):
+    cmd = [sys.executable, "-m", "hyperspy_manifold.cli", "cluster"]
+    cmd += [str(DATA / "test_CL30cm.mib"), "--out", str(tmp_path / "o")]
+    proc = subprocess.run(
+        cmd + (["--quiet"] if quiet else []),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert (
+        lines[0].startswith("hyperspy-manifold: error:")
+        and "no 4D-STEM scan" in lines[0]
+    )

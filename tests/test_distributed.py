@@ -8,8 +8,6 @@ threaded scheduler explicitly for the reference runs.
 """
 
 import contextlib
-import subprocess
-import sys
 
 import dask
 import dask.array as da
@@ -24,27 +22,6 @@ from hyperspy_manifold.data import polycrystalline_film
 from hyperspy_manifold.features._base import active_client, compute
 
 distributed = pytest.importorskip("distributed")
-
-
-CLI_ARGS = ["cluster", str(DATA / "nanomegas_test1.blo"), "--quiet", "--out"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def cli_with_workers(tmp_path_factory):
-    """``hyperspy-manifold cluster --workers 2``, started before the other tests
-    and left running beside them (it spends most of its time compiling UMAP)."""
-    out = tmp_path_factory.mktemp("cli") / "w2"
-    command = [sys.executable, "-m", "hyperspy_manifold.cli", *CLI_ARGS, str(out)]
-    proc = subprocess.Popen(
-        [*command, "--workers", "2"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    yield proc, out
-    if proc.poll() is None:
-        proc.kill()
-        proc.communicate()
 
 
 @pytest.fixture(scope="module")
@@ -231,6 +208,9 @@ def test_compute_returns_what_dask_compute_returns(client):
     np.testing.assert_array_equal(pair[1], np.arange(100) * 2)
 
 
+CLI_ARGS = ["cluster", str(DATA / "nanomegas_test1.blo"), "--quiet", "--out"]
+
+
 def _cluster_labels(out_dir):
     r = hs.load(out_dir / "results.zspy")
     sim = r.metadata.HyperspyManifold.results.similarity_loadings.data
@@ -248,13 +228,12 @@ def test_cli_with_a_scheduler_address_equals_threaded(client, tmp_path):
     assert_same(sim_d, sim_l)
 
 
-def test_cli_with_local_workers_equals_threaded(cli_with_workers, tmp_path):
-    proc, out = cli_with_workers
-    _, stderr = proc.communicate(timeout=600)
-    assert proc.returncode == 0, stderr
+def test_cli_with_local_workers_equals_threaded(tmp_path):
+    """``--workers 2`` starts (and closes) a LocalCluster of its own."""
+    assert cli.main([*CLI_ARGS, str(tmp_path / "w2"), "--workers", "2"]) == 0
     with threaded():
         assert cli.main([*CLI_ARGS, str(tmp_path / "local")]) == 0
-    labels_w, sim_w = _cluster_labels(out)
+    labels_w, sim_w = _cluster_labels(tmp_path / "w2")
     labels_l, sim_l = _cluster_labels(tmp_path / "local")
     assert_same(labels_w, labels_l)
     assert_same(sim_w, sim_l)

@@ -213,7 +213,8 @@ def get_bragg_features(
     intensity : bool
         Weight each peak by its intensity: the ``intensity`` column of
         ``DiffractionVectors`` when present, else the pattern value at the
-        nearest pixel.
+        nearest pixel.  A pattern with negative pixels is first shifted so that
+        its minimum is 0 (for peak finding and intensities alike).
     center : tuple of float, optional
         Beam centre ``(x, y)`` in pixels; default from the calibration (pyxem's
         signal-axis offsets), the detector centre for an uncalibrated detector.
@@ -255,6 +256,12 @@ def get_bragg_features(
     cy, cx = (round(v, 6) for v in resolve_center(s, center))
     grid = bragg_grid(detector_shape(s), (cy, cx), bin_size)
     patterns = pattern_stack(s)
+    if patterns.dtype.kind != "u":
+        # relative thresholds and intensities assume a zero floor: a pattern with
+        # negative pixels (background-subtracted data) is shifted up to it, else
+        # an all-negative pattern has no peak above `threshold_rel * max`
+        floor = da.minimum(patterns.min(axis=(-2, -1), keepdims=True), 0)
+        patterns = patterns - floor.astype(np.result_type(floor.dtype, np.float32))
     nav_ndim = patterns.ndim - 2
     nav_chunks = patterns.chunks[:nav_ndim]
     if vectors is None:
@@ -270,9 +277,7 @@ def get_bragg_features(
         # template-matching peaks carry the correlation, so the kernel reads the
         # pattern instead
         on_pattern = method != "template_matching"
-        peaks = _detect_peaks(
-            patterns, method, finder_kwargs, intensity and on_pattern
-        )
+        peaks = _detect_peaks(patterns, method, finder_kwargs, intensity and on_pattern)
         peaks = peaks.reshape(navigation_shape(s)).rechunk(nav_chunks)
         columns, offsets, scales = PIXEL_TABLE
         intensity_column = 2 if intensity and on_pattern else None
@@ -412,6 +417,8 @@ def bragg_features_to_image(features, grid: dict | None = None):
             f"{features.axes_manager.signal_shape}."
         )
     data = features.data.reshape(features.data.shape[:-1] + (n_rows, n_cols))
+    if not isinstance(data, da.Array):
+        data = data.copy()  # a view would tie the image to `features`
     axes = []
     for name, first, scale in zip(("ky", "kx"), grid["grid_first"], grid["bin_scale"]):
         axes.append(

@@ -127,7 +127,10 @@ def get_cepstrum(
         if minimum == "global":
             data = pattern_stack(s)
             if mask is not None:
-                data = data[..., ~mask]
+                # dask indexes one axis at a time: pick the pixels of the
+                # flattened detector (whole in every chunk)
+                data = data.reshape(data.shape[:-2] + (-1,))
+                data = data[..., np.flatnonzero(~mask.ravel())]
             minimum_value = compute(data.min(), show_progressbar)
             if not np.isfinite(minimum_value):
                 raise ValueError(

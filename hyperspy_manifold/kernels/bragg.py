@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 NON_FINITE_MESSAGE = (
     "Patterns contain NaN or infinite pixels: the peak finder skips such a "
     "pattern without a word. Replace them first, e.g. `s.map(np.nan_to_num)`."

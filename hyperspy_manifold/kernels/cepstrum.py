@@ -108,15 +108,13 @@ def cepstrum(
             minimum = patterns[..., valid].min(axis=-1)[..., None, None]
     elif minimum is None:
         minimum = patterns.min(axis=(-2, -1), keepdims=True)
-    if np.can_cast(patterns.dtype, np.float32):
-        # one pass: convert to float32 and shift so the smallest value becomes epsilon
-        offset = np.asarray(minimum, dtype=np.float32) - np.float32(epsilon)
-        x = np.subtract(patterns, offset, dtype=np.float32)
-    else:
-        # float32 keeps 24 bits: uint32 counts near 2**32 (or float64 data on a
-        # large pedestal) lose their differences unless shifted in float64 first
-        offset = np.asarray(minimum, dtype=np.float64) - epsilon
-        x = np.subtract(patterns, offset, dtype=np.float64).astype(np.float32)
+    # I - m first, then + eps: `m - eps` rounds eps away on a large level (uint16
+    # counts near 65535 in float32).  float32 keeps 24 bits, so dtypes it cannot
+    # hold (uint32 counts near 2**32, float64) are shifted in float64 first.
+    work = np.float32 if np.can_cast(patterns.dtype, np.float32) else np.float64
+    x = np.subtract(patterns, np.asarray(minimum, dtype=work), dtype=work)
+    x += work(epsilon)
+    x = x.astype(np.float32, copy=False)
     if mask is not None or not np.ndim(minimum):
         # a given minimum (or masked outliers) may sit above some pixels
         np.maximum(x, np.float32(epsilon), out=x)

@@ -28,6 +28,17 @@ import numpy as np
 import scipy.ndimage as ndi
 
 
+def _check_finite(values: np.ndarray) -> None:
+    # argmax and the quadratic fit pass NaN over without a word: the peak would
+    # silently stay on its integer pixel, or on the wrong pixel
+    if not np.isfinite(values).all():
+        raise ValueError(
+            "The cepstra hold NaN or infinite values near the lattice peaks: make "
+            "them with `get_cepstrum` (which refuses non-finite patterns) from "
+            "finite patterns."
+        )
+
+
 def quadratic_fit_operator(
     window: int = 3,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -73,6 +84,7 @@ def refine_peaks(
     r = np.clip(rows[..., None] + dy, 0, ky - 1)
     c = np.clip(cols[..., None] + dx, 0, kx - 1)
     values = cepstra[n, r, c].astype(np.float64)  # (P, n_peaks, window**2)
+    _check_finite(values)
     tiny = np.finfo(np.float64).tiny
     logs = np.log(np.maximum(values, tiny))
     c0, c1, c2, c3, c4, c5 = np.moveaxis(logs @ operator.T, -1, 0)
@@ -141,6 +153,7 @@ def track_lattice_vectors(
     cand_r = np.clip(centre_r[:, None] + dy, 0, ky - 1)  # (n_peaks, n_candidates)
     cand_c = np.clip(centre_c[:, None] + dx, 0, kx - 1)
     values = flat[:, cand_r, cand_c]  # (P, n_peaks, n_candidates)
+    _check_finite(values)
     best = np.argmax(values, axis=-1)
     rows = cand_r[np.arange(len(ref)), best]
     cols = cand_c[np.arange(len(ref)), best]

@@ -114,9 +114,12 @@ def check_finite_features(X: np.ndarray) -> np.ndarray:
 
 
 def feature_dtype(dtype) -> type:
-    """float32, or float64 for dtypes float32 can not hold exactly: raw uint32
+    """float32, or float64 for integers float32 can not hold exactly: raw uint32
     counts near 2**32 would lose every digit of their differences."""
-    return np.float32 if np.can_cast(dtype, np.float32) else np.float64
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu" and not np.can_cast(dtype, np.float32):
+        return np.float64
+    return np.float32
 
 
 def as_features(X) -> np.ndarray:
@@ -145,10 +148,11 @@ def feature_matrix(f, navigation_mask=None, show_progressbar=None) -> np.ndarray
     return as_features(X)
 
 
-def scale_features(X: np.ndarray, scaling="minmax") -> np.ndarray:
+def scale_features(X: np.ndarray, scaling="minmax", dtype=None) -> np.ndarray:
     """Scale every feature over all patterns: ``"minmax"`` to [0, 1] (constant
-    features become 0), ``"standard"`` to zero mean and unit variance, or None."""
-    return FeatureScaler(scaling).fit(X).transform(X)
+    features become 0), ``"standard"`` to zero mean and unit variance, or None.
+    ``dtype``: see :class:`FeatureScaler`."""
+    return FeatureScaler(scaling, dtype).fit(X).transform(X)
 
 
 class FeatureScaler:
@@ -159,13 +163,19 @@ class FeatureScaler:
     as :func:`scale_features` when the subsample is the whole data.
     """
 
-    def __init__(self, scaling="minmax"):
+    def __init__(self, scaling="minmax", dtype=None):
         check_choice("scaling", scaling, SCALINGS)
         self.scaling = scaling
+        #: None: float32 (float64 for large integers, see :func:`feature_dtype`)
+        #: with float32 output; else this dtype throughout
+        self.dtype = dtype
+
+    def _as_float(self, X) -> np.ndarray:
+        X = np.asarray(X)
+        return X.astype(self.dtype or feature_dtype(X.dtype), copy=False)
 
     def fit(self, X: np.ndarray) -> FeatureScaler:
-        X = np.asarray(X)
-        X = X.astype(feature_dtype(X.dtype), copy=False)
+        X = self._as_float(X)
         if self.scaling == "minmax":
             self.offset_ = X.min(axis=0)
             span = X.max(axis=0) - self.offset_
@@ -181,9 +191,8 @@ class FeatureScaler:
     def transform(self, X: np.ndarray) -> np.ndarray:
         if self.scaling is None:
             return X
-        X = np.asarray(X)
-        X = X.astype(feature_dtype(X.dtype), copy=False)
-        return ((X - self.offset_) / self.span_).astype(np.float32, copy=False)
+        scaled = (self._as_float(X) - self.offset_) / self.span_
+        return scaled.astype(self.dtype or np.float32, copy=False)
 
 
 def fit_pca(X: np.ndarray, n_components: int | None, random_state=None):

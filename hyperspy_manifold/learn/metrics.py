@@ -355,7 +355,7 @@ def cluster_dissimilarity(X, labels=None, weights=None, scaling="minmax") -> np.
             )
         if (w < 0).any():
             raise ValueError("`weights` must be non-negative.")
-    Xs = np.asarray(scale_features(Xm, scaling), dtype=np.float64)
+    Xs = scale_features(Xm, scaling, dtype=np.float64)
     total = w.sum(axis=1)
     safe = np.where(total > 0, total, 1.0)
     means = (w @ Xs) / safe[:, None]

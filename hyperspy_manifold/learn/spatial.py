@@ -18,6 +18,7 @@ from scipy import ndimage
 from skimage.filters import threshold_otsu, threshold_yen
 from skimage.measure import label, regionprops
 
+from hyperspy_manifold.features._base import METADATA_NODE
 from hyperspy_manifold.learn.metrics import MASK_LABEL, NOISE_LABEL
 
 THRESHOLD_METHODS = {"yen": threshold_yen, "otsu": threshold_otsu}
@@ -57,7 +58,9 @@ class Regions(NamedTuple):
         ``mean_weight`` and ``max_weight`` of the component map inside the region.
         Save with ``np.save(path, table)`` or as CSV with
         ``np.savetxt(path, table, delimiter=",", header=",".join(table.dtype.names),
-        comments="", fmt="%g")``.
+        comments="", fmt="%g")``.  When ``maps`` is a signal the table and the
+        parameters are also in ``labels.metadata.HyperspyManifold.separate_regions``,
+        so ``labels.save("regions.zspy")`` (or ``.hspy``) keeps them.
     units : str
         Units of the scan axes.
     """
@@ -83,8 +86,15 @@ def _maps_and_calibration(maps, scale, offset, units):
             )
         signal = maps
         ax_x, ax_y = am.signal_axes
-        cal_scale = (float(ax_y.scale), float(ax_x.scale))
-        cal_offset = (float(ax_y.offset), float(ax_x.offset))
+        if ax_x.is_uniform and ax_y.is_uniform:
+            cal_scale = (float(ax_y.scale), float(ax_x.scale))
+            cal_offset = (float(ax_y.offset), float(ax_x.offset))
+        elif scale is None or offset is None:
+            raise ValueError(
+                "`maps` have non-uniform scan axes, but areas and centroids need a "
+                "pixel size: give `scale` and `offset`, or convert the axes with "
+                "`axis.convert_to_uniform_axis()`."
+            )
         cal_units = ax_x.units if isinstance(ax_x.units, str) else ""
         data = maps.data
         if hasattr(data, "compute"):
@@ -280,12 +290,22 @@ def separate_regions(
         labels = np.where(masks.any(axis=0), best, NOISE_LABEL)
     labels[masked] = MASK_LABEL
     if signal is not None:
-        labels, masks = _as_signals(signal, labels, masks)
+        parameters = {
+            "threshold": threshold,
+            "min_size": int(min_size),
+            "closing": int(closing),
+            "exclude_components": sorted(int(c) for c in excluded),
+            "units": units,
+            "table": table,
+        }
+        labels, masks = _as_signals(signal, labels, masks, parameters)
     return Regions(labels=labels, masks=masks, table=table, units=units)
 
 
-def _as_signals(signal, labels, masks):
-    """Label map and mask stack as signals with the scan axes of ``signal``."""
+def _as_signals(signal, labels, masks, parameters):
+    """Label map and mask stack as signals with the scan axes of ``signal``; the
+    label map keeps ``parameters`` (with the table) in its metadata, which
+    ``.zspy`` and ``.hspy`` files store without pickling."""
     from hyperspy.signals import Signal2D
 
     scan_axes = []
@@ -296,6 +316,7 @@ def _as_signals(signal, labels, masks):
     title = signal.metadata.General.title
     label_signal = Signal2D(labels, axes=scan_axes)
     label_signal.metadata.General.title = f"Region labels of {title}"
+    label_signal.metadata.set_item(f"{METADATA_NODE}.separate_regions", parameters)
     mask_signal = Signal2D(
         masks, axes=[{"size": masks.shape[0], "name": "Region index"}] + scan_axes
     )

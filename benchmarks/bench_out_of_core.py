@@ -1,0 +1,256 @@
+"""Out of core, end to end: a scan bigger than the memory allowed, from file to label map.
+
+The scan (default 512 x 512 patterns of 128 x 128 uint16, 8.6 GB) is simulated
+once with the lazy film of :mod:`hyperspy_manifold.data`, one block of scan rows
+at a time, and written chunk by chunk to ``.zspy`` under ``--path`` (default
+``/tmp/hyperspy_manifold_ooc``; kept for later runs, written under a temporary
+name and renamed when complete).  Then, in a fresh process (so its peak resident
+memory is its own), with dask's threaded scheduler:
+
+    hs.load(lazy=True) -> manifold_decomposition(features="cepstrum", n_fit=...)
+    (cepstrum ring features streamed chunk by chunk; scaler, PCA, UMAP, HDBSCAN
+    fitted on n_fit patterns; the rest embedded and labelled chunk by chunk;
+    cluster means in one streaming pass) -> get_similarity_loadings (one more pass)
+
+Recorded: wall time of each step, peak RSS (``ru_maxrss`` and a 20 Hz sampler),
+patterns/s, and the share of time spent reading: every chunk read is counted, so
+the number of passes over the file times the time of a pure read pass (read and
+decompress every chunk, nothing else) gives the I/O time.  The same pipeline on a
+128 x 128 scan loaded whole into memory, scaled by the number of patterns, is the
+baseline.  UMAP's numba compilation is done on a tiny scan first and not counted.
+
+Run: ``python benchmarks/bench_out_of_core.py [--shape 512] [--n-fit 8192]
+[--path DIR]``; ``--shape 256`` for a 2.1 GB scan.
+"""
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from _common import peak_rss_mb, report
+
+DETECTOR = 128
+#: The in-memory baseline scan (patterns per side).
+IN_MEMORY = 128
+DEFAULT_PATH = Path("/tmp/hyperspy_manifold_ooc")
+
+
+def scan_path(folder: Path, n: int) -> Path:
+    return Path(folder) / f"film_{n}x{n}_{DETECTOR}x{DETECTOR}_uint16.zspy"
+
+
+def generate(folder: Path, n: int) -> dict:
+    """Simulate the scan lazily and write it chunk by chunk (skipped when cached)."""
+    import dask.array as da
+    import numpy as np
+
+    from hyperspy_manifold.data import polycrystalline_film
+
+    path = scan_path(folder, n)
+    info_file = path.with_suffix(".json")
+    if path.exists() and info_file.exists():
+        return json.loads(info_file.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(".partial-" + path.name)
+    shutil.rmtree(tmp, ignore_errors=True)
+    t0 = time.perf_counter()
+    s, truth = polycrystalline_film(
+        shape=(n, n), detector=DETECTOR, n_grains=12, lazy=True, random_state=0
+    )
+    # Poisson counts: integers, far below the uint16 range; clip for safety.
+    s.data = da.clip(s.data, 0, np.iinfo(np.uint16).max).astype(np.uint16)
+    s.save(tmp)
+    tmp.rename(path)
+    seconds = time.perf_counter() - t0
+    np.save(path.with_suffix(".npy"), truth.labels)
+    info = {
+        "scan": f"{n}x{n}x{DETECTOR}x{DETECTOR} uint16",
+        "raw_GB": n * n * DETECTOR * DETECTOR * 2 / 1e9,
+        "on_disk_GB": sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        / 1e9,
+        "generation_s": seconds,
+        "generation_peak_rss_MB": peak_rss_mb(),
+    }
+    info_file.write_text(json.dumps(info, indent=2))
+    return info
+
+
+class RSSSampler(threading.Thread):
+    """Peak resident memory of this process, sampled every ``interval`` s."""
+
+    def __init__(self, interval=0.05):
+        super().__init__(daemon=True)
+        self.interval, self.peak, self._stop = interval, 0.0, threading.Event()
+
+    def run(self):
+        import psutil
+
+        proc = psutil.Process()
+        while not self._stop.is_set():
+            self.peak = max(self.peak, proc.memory_info().rss / 2**20)
+            time.sleep(self.interval)
+
+    def stop(self):
+        self._stop.set()
+        self.join()
+        return self.peak
+
+
+def _counted(s):
+    """``s`` with every chunk read counted (a thread-safe counter)."""
+    lock, count = threading.Lock(), [0]
+
+    def count_read(block):
+        with lock:
+            count[0] += 1
+        return block
+
+    out = s.deepcopy() if s._lazy else s
+    if s._lazy:
+        out.data = s.data.map_blocks(count_read, dtype=s.data.dtype)
+    return out, count
+
+
+def read_pass_seconds(path) -> float:
+    """Time to read and decompress every chunk once (nothing else)."""
+    import dask.array as da
+    import hyperspy.api as hs
+
+    data = hs.load(path, lazy=True).data
+    tiny = da.map_blocks(
+        lambda b: b[..., :1, :1].astype("float64"),
+        data,
+        chunks=data.chunks[:-2] + ((1,), (1,)),
+        dtype="float64",
+    )
+    t0 = time.perf_counter()
+    tiny.sum().compute()
+    return time.perf_counter() - t0
+
+
+def run(path, n_fit, lazy):
+    """Child process: warm up UMAP, then time the pipeline on ``path``."""
+    import warnings
+
+    import hyperspy.api as hs
+    import numpy as np
+    from sklearn.metrics import adjusted_rand_score
+
+    import hyperspy_manifold as hm
+
+    warnings.simplefilter("ignore")
+    warm = hs.signals.Signal2D(np.random.default_rng(0).random((72, 72, 4, 4)))
+    hm.manifold_decomposition(warm, features="raw", random_state=0, n_fit=4096)
+    del warm
+
+    sampler = RSSSampler()
+    sampler.start()
+    rss_start = peak_rss_mb()
+    t0 = time.perf_counter()
+    s = hs.load(path, lazy=lazy)
+    t_load = time.perf_counter() - t0
+    n_patterns = int(np.prod(s.axes_manager.navigation_shape))
+    n_chunks = int(np.prod(s.data.numblocks[:-2])) if lazy else 0
+    s, reads = _counted(s)
+    t0 = time.perf_counter()
+    result = hm.manifold_decomposition(
+        s,
+        features="cepstrum",
+        n_fit=n_fit if n_fit < n_patterns else None,
+        random_state=0,
+        return_info=True,
+        show_progressbar=False,
+    )
+    t_manifold = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sim = hm.get_similarity_loadings(s, show_progressbar=False, lazy_output=False)
+    t_similarity = time.perf_counter() - t0
+    sampled_peak = sampler.stop()
+    total = t_load + t_manifold + t_similarity
+    truth = np.load(Path(path).with_suffix(".npy"))
+    row = {
+        "scan": f"{s.data.shape[0]}x{s.data.shape[1]}",
+        "data": "zspy, lazy" if lazy else "in memory",
+        "n_fit": min(n_fit, n_patterns),
+        "load_s": t_load,
+        "manifold_s": t_manifold,
+        "similarity_s": t_similarity,
+        "total_s": total,
+        "patterns_per_s": n_patterns / total,
+        "peak_rss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "sampled_peak_rss_MB": sampled_peak,
+        "rss_after_warmup_MB": rss_start,
+        "clusters": int(result.n_clusters),
+        "ARI": float(
+            adjusted_rand_score(truth.ravel(), np.asarray(result.labels.data).ravel())
+        ),
+        "similarity_shape": list(sim.data.shape),
+    }
+    if lazy:
+        read_s = read_pass_seconds(path)
+        passes = reads[0] / n_chunks
+        row.update(
+            {
+                "read_pass_s": read_s,
+                "passes_over_file": passes,
+                "io_share": min(1.0, passes * read_s / total),
+            }
+        )
+    return row
+
+
+def child(args) -> dict:
+    command = [sys.executable, __file__, "--child", *map(str, args)]
+    out = subprocess.run(command, capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(out.stderr[-3000:])
+    line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
+    return json.loads(line[len("RESULT ") :])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shape", type=int, default=512, help="patterns per side")
+    parser.add_argument("--n-fit", type=int, default=8192)
+    parser.add_argument("--path", type=Path, default=DEFAULT_PATH)
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--child", nargs=3, metavar=("PATH", "NFIT", "LAZY"))
+    args = parser.parse_args()
+    if args.child:
+        path, n_fit, lazy = args.child
+        print("RESULT " + json.dumps(run(path, int(n_fit), lazy == "1")))
+        return
+
+    rows = []
+    gen = generate(args.path, args.shape)
+    print("scan:", gen, flush=True)
+    big = child([scan_path(args.path, args.shape), args.n_fit, 1])
+    rows.append(big)
+    print(big, flush=True)
+    if not args.no_baseline:
+        generate(args.path, IN_MEMORY)
+        small = child([scan_path(args.path, IN_MEMORY), args.n_fit, 0])
+        rows.append(small)
+        print(small, flush=True)
+        scale = args.shape**2 / IN_MEMORY**2
+        rows.append(
+            {
+                "scan": f"{big['scan']} / ({small['scan']} x {scale:g})",
+                "data": "out-of-core / scaled in-memory",
+                "total_s": big["total_s"] / (small["total_s"] * scale),
+                "patterns_per_s": big["patterns_per_s"] / small["patterns_per_s"],
+                "peak_rss_MB": big["peak_rss_MB"] / small["peak_rss_MB"],
+            }
+        )
+    rows.append({"scan": gen["scan"], "data": "generation", **gen})
+    report(f"out_of_core_{args.shape}", rows)
+
+
+if __name__ == "__main__":
+    main()
