@@ -2,7 +2,7 @@
 
 The scan (default 512 x 512 patterns of 128 x 128 uint16, 8.6 GB) is simulated
 once with the lazy film of :mod:`hyperspy_manifold.data`, one block of scan rows
-at a time, and written chunk by chunk to ``.zspy`` under ``--path`` (default
+at a time, and written chunk by chunk, uncompressed, to ``.zspy`` under ``--path`` (default
 ``/tmp/hyperspy_manifold_ooc``; kept for later runs, written under a temporary
 name and renamed when complete).  Then, in a fresh process (so its peak resident
 memory is its own), with dask's threaded scheduler:
@@ -48,6 +48,7 @@ def scan_path(folder: Path, n: int) -> Path:
 def generate(folder: Path, n: int) -> dict:
     """Simulate the scan lazily and write it chunk by chunk (skipped when cached)."""
     import dask.array as da
+    import numcodecs
     import numpy as np
 
     from hyperspy_manifold.data import polycrystalline_film
@@ -65,7 +66,9 @@ def generate(folder: Path, n: int) -> dict:
     )
     # Poisson counts: integers, far below the uint16 range; clip for safety.
     s.data = da.clip(s.data, 0, np.iinfo(np.uint16).max).astype(np.uint16)
-    s.save(tmp)
+    # Stored uncompressed (Blosc level 0): the simulated patterns are mostly
+    # zeros and would shrink 20-fold, which real detector noise does not allow.
+    s.save(tmp, compressor=numcodecs.Blosc(cname="zstd", clevel=0))
     tmp.rename(path)
     seconds = time.perf_counter() - t0
     np.save(path.with_suffix(".npy"), truth.labels)
@@ -86,18 +89,18 @@ class RSSSampler(threading.Thread):
 
     def __init__(self, interval=0.05):
         super().__init__(daemon=True)
-        self.interval, self.peak, self._stop = interval, 0.0, threading.Event()
+        self.interval, self.peak, self._done = interval, 0.0, threading.Event()
 
     def run(self):
         import psutil
 
         proc = psutil.Process()
-        while not self._stop.is_set():
+        while not self._done.is_set():
             self.peak = max(self.peak, proc.memory_info().rss / 2**20)
             time.sleep(self.interval)
 
     def stop(self):
-        self._stop.set()
+        self._done.set()
         self.join()
         return self.peak
 
@@ -149,9 +152,11 @@ def run(path, n_fit, lazy):
     hm.manifold_decomposition(warm, features="raw", random_state=0, n_fit=4096)
     del warm
 
+    import psutil
+
     sampler = RSSSampler()
     sampler.start()
-    rss_start = peak_rss_mb()
+    rss_start = psutil.Process().memory_info().rss / 2**20
     t0 = time.perf_counter()
     s = hs.load(path, lazy=lazy)
     t_load = time.perf_counter() - t0

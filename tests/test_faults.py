@@ -202,12 +202,16 @@ class WorkerKiller(threading.Thread):
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    )
-    with distributed.Client(cluster) as c:
-        yield c
-    cluster.close()
+    # LocalCluster closes a worker's nanny when no worker of that name is back
+    # within `lost-worker-timeout` (15 s) of a loss; a restart on a loaded 2-core
+    # machine can take longer than that.
+    with dask.config.set({"distributed.deploy.lost-worker-timeout": "120s"}):
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        with distributed.Client(cluster) as c:
+            yield c
+        cluster.close()
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +245,7 @@ def run_with_a_kill(client, func, s, tmp_path, ready):
     assert killer.killed is not None, "no worker was inside a read when ready"
     # the read the worker was in never finished there; the nanny brings a new one
     assert not (marks.path / f"done-{killer.killed}").exists()
-    client.wait_for_workers(2, timeout=60)
+    client.wait_for_workers(2, timeout=120)
     after = client.run(os.getpid)
     assert len(set(after.values()) - set(before.values())) == 1
     return result, marks, killer.killed
