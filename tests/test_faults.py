@@ -61,7 +61,7 @@ class DemoRun:
     def _read(self):
         for line in self.proc.stdout:
             self.lines.append(line)
-            for text, event in self._seen.items():
+            for text, event in list(self._seen.items()):
                 if text in line:
                     event.set()
 
@@ -103,13 +103,9 @@ def test_interrupted_demo_exits_cleanly(interrupted_demos, sig):
     assert returncode == 130, stderr
     assert "Traceback" not in stderr
     last = stderr.strip().splitlines()[-1]
-    assert last == (
-        f"hyperspy-manifold: interrupted by {sig.name}; no partial results were written"
-    )
-    assert not (run.out / "results.zspy").exists()
-    if run.out.exists():
-        assert _hidden_entries(run.out) == []
-        assert sorted(p.name for p in run.out.iterdir()) == []
+    assert last.startswith(f"hyperspy-manifold: interrupted by {sig.name};")
+    # nothing at all was written: no results.zspy, no temporary folder
+    assert not run.out.exists() or list(run.out.iterdir()) == []
 
 
 def test_interrupted_while_writing_leaves_no_partial_results(

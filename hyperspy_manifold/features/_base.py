@@ -177,7 +177,10 @@ def pattern_stack(s) -> da.Array:
 
     Navigation chunks of a lazy signal are kept as they are; signal axes are merged
     into one chunk only when the input splits them.  Eager data is wrapped with
-    automatic navigation chunks (no copy).
+    automatic navigation chunks (no copy), sized as if the patterns were float64:
+    the kernels work on float32/float64 and complex copies of a chunk, so chunks
+    sized by a uint16 input would hold 4-8 times dask's chunk size in temporaries
+    (a 0.5 GB uint16 scan peaked at 3.6 GB).
     """
     data = s.data
     nsig = 2
@@ -186,7 +189,9 @@ def pattern_stack(s) -> da.Array:
             data = data.rechunk({data.ndim - 1: -1, data.ndim - 2: -1})
         return data
     nav_ndim = data.ndim - nsig
-    chunks = ("auto",) * nav_ndim + (-1, -1)
+    chunks = da.core.normalize_chunks(
+        ("auto",) * nav_ndim + (-1, -1), data.shape, dtype=np.float64
+    )
     return da.from_array(data, chunks=chunks, name=False, asarray=True)
 
 
