@@ -13,6 +13,29 @@ from hyperspy.defaults_parser import preferences  # noqa: E402
 DATA = Path(__file__).parent / "data"
 
 
+def pytest_configure(config):
+    """Compile the numba code of orix and UMAP once, in the pytest-xdist
+    controller, before the workers start.
+
+    orix and UMAP cache their numba functions next to their sources.  In a fresh
+    environment two xdist workers compiling the same function at once can leave a
+    half-written cache file that the other reads, and numba segfaults on it.
+    """
+    if hasattr(config, "workerinput"):
+        return
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import orix.plot  # noqa: F401
+        import orix.quaternion  # noqa: F401
+        import umap
+
+        # > 4096 points: UMAP takes pynndescent's (cached) approximate search path
+        x = np.random.default_rng(0).random((4200, 3))
+        umap.UMAP(n_neighbors=5, n_epochs=5, random_state=0).fit(x).transform(x[:10])
+
+
 @pytest.fixture(autouse=True)
 def _quiet_progressbar():
     old = preferences.General.show_progressbar
