@@ -8,6 +8,7 @@ threaded scheduler explicitly for the reference runs.
 """
 
 import contextlib
+from itertools import product
 
 import dask
 import dask.array as da
@@ -19,7 +20,7 @@ from conftest import DATA
 import hyperspy_manifold as hm
 from hyperspy_manifold import cli
 from hyperspy_manifold.data import polycrystalline_film
-from hyperspy_manifold.features._base import active_client, compute
+from hyperspy_manifold.features._base import active_client, compute, pattern_stack
 
 distributed = pytest.importorskip("distributed")
 
@@ -206,6 +207,17 @@ def test_compute_returns_what_dask_compute_returns(client):
     assert single == 4950
     assert isinstance(pair, tuple) and pair[0] == 4950
     np.testing.assert_array_equal(pair[1], np.arange(100) * 2)
+
+
+def test_eager_scan_is_cut_into_chunks_sized_for_float_work():
+    """Kernels hold float32/float64 and complex copies of a chunk: an eager uint16
+    scan is chunked as if it were float64, so those stay near dask's chunk size."""
+    s = hs.signals.Signal2D(np.zeros((64, 64, 32, 32), dtype=np.uint16))
+    with dask.config.set({"array.chunk-size": "1MiB"}):
+        data = pattern_stack(s)
+    assert data.chunks[-2:] == ((32,), (32,))
+    assert max(np.prod(c) for c in product(*data.chunks)) * 8 <= 2**20
+    assert data.numblocks[0] * data.numblocks[1] >= 32
 
 
 CLI_ARGS = ["cluster", str(DATA / "nanomegas_test1.blo"), "--quiet", "--out"]
