@@ -1,19 +1,22 @@
 """Feature transforms on a dask.distributed LocalCluster against the threaded scheduler.
 
-Same data, same number of cores: a 64 x 64 scan of 128 x 128 uint16 patterns of
-the simulated film (134 MB), written once to ``.zspy`` and read lazily, so every
-task reads its own chunk from disk, as on a real cluster.  Each transform is
-called with ``lazy_output=False`` (its whole cost: pre-passes such as the global
-minimum of the cepstrum or the automatic rings, the transform, and bringing the
-result back to this process), once as a warm-up and then best of three, under
+Same data, same number of cores: a 128 x 128 scan of 128 x 128 uint16 patterns of
+the simulated film (0.54 GB), written to ``.zspy`` twice, with chunks of one scan
+row (4 MB, 128 chunks) and of eight rows (34 MB, 16 chunks), and read lazily, so
+every task reads its own chunk from disk, as on a real cluster.  Each transform
+is called with ``lazy_output=False`` (its whole cost: pre-passes such as the
+global minimum of the cepstrum or the automatic rings, the transform, and
+bringing the result back to this process), once as a warm-up and then best of
+three, under
 
 - ``threads``: dask's threaded scheduler, 2 threads;
 - ``distributed``: a Client on a LocalCluster of 2 worker processes x 1 thread.
 
-On 2 cores the two should be about as fast; the ratio is the overhead of the
-distributed scheduler (task messages, pickling, moving results between processes).
+On 2 cores the two cannot differ by more than the overhead of the distributed
+scheduler: a few ms per task (messages, unpickling the task and the zarr array
+it reads, moving results between processes), which small chunks pay many times.
 
-Run: ``python benchmarks/bench_distributed.py [--shape 64] [--workers 2]``.
+Run: ``python benchmarks/bench_distributed.py [--shape 128] [--chunk-rows 1 8]``.
 """
 
 import argparse
@@ -25,22 +28,45 @@ from _common import best_of, report
 
 DETECTOR = 128
 
+QUIET = {"show_progressbar": False}
 TRANSFORMS = {
-    "cepstrum (full plane)": lambda hm, s: hm.get_cepstrum(s, lazy_output=False),
-    "cepstrum ring features": lambda hm, s: hm.get_cepstrum(
-        s, lazy_output=True
-    ).get_ring_features(3, 32, in_pixels=True, lazy_output=False),
-    "radial variance": lambda hm, s: hm.get_radial_variance(s, lazy_output=False),
-    "angular average (auto rings)": lambda hm, s: hm.get_angular_average(
-        s, lazy_output=False
+    "cepstrum (full plane)": lambda hm, s: hm.get_cepstrum(
+        s, lazy_output=False, **QUIET
     ),
-    "bragg features": lambda hm, s: hm.get_bragg_features(s, lazy_output=False),
+    "cepstrum ring features": lambda hm, s: hm.get_cepstrum(
+        s, lazy_output=True, **QUIET
+    ).get_ring_features(3, 32, in_pixels=True, lazy_output=False, **QUIET),
+    "radial variance": lambda hm, s: hm.get_radial_variance(
+        s, lazy_output=False, **QUIET
+    ),
+    "angular average (auto rings)": lambda hm, s: hm.get_angular_average(
+        s, lazy_output=False, **QUIET
+    ),
+    "bragg features": lambda hm, s: hm.get_bragg_features(
+        s, lazy_output=False, **QUIET
+    ),
 }
+
+
+def time_transforms(hm, s, repeat):
+    """Best-of-``repeat`` seconds of every transform (after one warm-up call)."""
+    times = {}
+    for name, transform in TRANSFORMS.items():
+        transform(hm, s)
+        times[name] = best_of(lambda t=transform: t(hm, s), repeat)
+    return times
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shape", type=int, default=64, help="patterns per side")
+    parser.add_argument("--shape", type=int, default=128, help="patterns per side")
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        nargs="+",
+        default=[1, 8],
+        help="scan rows per chunk of the file (one run each)",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
@@ -61,20 +87,18 @@ def main():
             shape=(n, n), detector=DETECTOR, lazy=True, random_state=0
         )
         s.data = s.data.astype(np.uint16)
-        path = Path(tmp) / "film.zspy"
-        with dask.config.set(scheduler="threads"):
-            s.save(path)
-        s = hs.load(path, lazy=True)
-        n_chunks = int(np.prod(s.data.numblocks[:2]))
-        print(f"{n}x{n} scan, {n_chunks} chunks of {s.data.chunksize}", flush=True)
+        scans = {}
+        for chunk_rows in args.chunk_rows:
+            s.data = s.data.rechunk((chunk_rows, -1, -1, -1))
+            path = Path(tmp) / f"film_{chunk_rows}.zspy"
+            with dask.config.set(scheduler="threads"):
+                s.save(path, show_progressbar=False)
+            scans[chunk_rows] = hs.load(path, lazy=True)
 
         times = {}
         with dask.config.set(scheduler="threads", num_workers=args.workers):
-            for name, transform in TRANSFORMS.items():
-                transform(hm, s)
-                times[name, "threads"] = best_of(
-                    lambda t=transform: t(hm, s), args.repeat
-                )
+            for chunk_rows, scan in scans.items():
+                times["threads", chunk_rows] = time_transforms(hm, scan, args.repeat)
         cluster = distributed.LocalCluster(
             n_workers=args.workers,
             threads_per_worker=1,
@@ -82,27 +106,31 @@ def main():
             dashboard_address=None,
         )
         with distributed.Client(cluster):
-            for name, transform in TRANSFORMS.items():
-                transform(hm, s)
-                times[name, "distributed"] = best_of(
-                    lambda t=transform: t(hm, s), args.repeat
+            for chunk_rows, scan in scans.items():
+                times["distributed", chunk_rows] = time_transforms(
+                    hm, scan, args.repeat
                 )
         cluster.close()
 
-    for name in TRANSFORMS:
-        threads, dist = times[name, "threads"], times[name, "distributed"]
-        rows.append(
-            {
-                "transform": name,
-                "patterns": n * n,
-                "threads_s": threads,
-                "distributed_s": dist,
-                "threads_patterns_per_s": n * n / threads,
-                "distributed_patterns_per_s": n * n / dist,
-                "speed_up": threads / dist,
-                "overhead_pct": 100 * (dist / threads - 1),
-            }
-        )
+    for chunk_rows, scan in scans.items():
+        chunk_mb = chunk_rows * n * DETECTOR**2 * 2 / 1e6
+        for name in TRANSFORMS:
+            threads = times["threads", chunk_rows][name]
+            dist = times["distributed", chunk_rows][name]
+            rows.append(
+                {
+                    "transform": name,
+                    "patterns": n * n,
+                    "chunk": f"{chunk_rows} row(s), {chunk_mb:.0f} MB",
+                    "n_chunks": int(np.prod(scan.data.numblocks[:2])),
+                    "threads_s": threads,
+                    "distributed_s": dist,
+                    "threads_patterns_per_s": n * n / threads,
+                    "distributed_patterns_per_s": n * n / dist,
+                    "speed_up": threads / dist,
+                    "overhead_pct": 100 * (dist / threads - 1),
+                }
+            )
     report("distributed", rows)
 
 

@@ -11,8 +11,9 @@ as uint16 ``.zspy`` (0.68 GB; cached under ``--path``), then decomposed to
   ``dask.array.linalg.svd_compressed`` (Halko et al.; two power iterations),
   threaded scheduler, ``compute=True`` so every pass re-reads the file instead of
   holding the matrix;
-- ``hyperspy lazy``: HyperSpy's own ``s.decomposition(output_dimension=k)`` on the
-  lazy signal (randomised SVD, centred on the navigation mean);
+- ``hyperspy lazy``: HyperSpy's own lazy ``s.decomposition(output_dimension=k,
+  centre="navigation")`` (``svd_compressed`` without power iterations, run with
+  the synchronous scheduler);
 - ``in memory``: the baseline, the whole float32 matrix loaded and
   ``sklearn.decomposition.PCA(svd_solver="randomized")``.
 
@@ -90,7 +91,7 @@ def pca_hyperspy(path, k):
 
     s = hs.load(path, lazy=True)
     s.change_dtype("float32")
-    s.decomposition(output_dimension=k, print_info=False)
+    s.decomposition(output_dimension=k, centre="navigation", print_info=False)
     ev = np.asarray(s.learning_results.explained_variance)[:k]
     return np.sqrt(ev * SCAN * SCAN)
 
