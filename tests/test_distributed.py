@@ -16,6 +16,10 @@ import hyperspy.api as hs
 import numpy as np
 import pytest
 from conftest import DATA
+from hypothesis import given
+from hypothesis import strategies as st
+from test_properties import SETTINGS, scans
+from test_properties import TRANSFORMS as PROPERTY_TRANSFORMS
 
 import hyperspy_manifold as hm
 from hyperspy_manifold import cli
@@ -102,6 +106,26 @@ def test_transform_under_client_equals_threaded(client, scan, film, name, data):
     with threaded():
         local = TRANSFORMS[name](s).data.compute()
     assert_same(dist, local)
+
+
+@SETTINGS
+@given(case=scans(), name=st.sampled_from(sorted(PROPERTY_TRANSFORMS)))
+def test_eager_equals_distributed_for_any_shape_dtype_chunking(client, case, name):
+    """The hypothesis cases of ``test_properties`` (eager == lazy there) once more
+    on the worker processes: eager == lazy == distributed."""
+    data, chunks = case
+    transform = PROPERTY_TRANSFORMS[name]
+    with threaded():
+        eager = np.asarray(transform(hs.signals.Signal2D(data)).data)
+    lazy = hs.signals.Signal2D(da.from_array(data, chunks=chunks)).as_lazy()
+    dist = transform(lazy)
+    assert dist._lazy
+    dist = dist.data.compute()
+    assert active_client() is client
+    assert dist.shape == eager.shape
+    np.testing.assert_allclose(
+        dist, eager, rtol=1e-5, atol=1e-6 * max(1.0, np.abs(eager).max())
+    )
 
 
 @pytest.mark.parametrize("lazy_output", [False, True])
