@@ -22,6 +22,37 @@ import numpy as np
 from hyperspy.learn import LearningResults
 
 
+def decomposition_results(
+    factors: np.ndarray,
+    loadings: np.ndarray,
+    algorithm: str,
+    navigation_mask: np.ndarray | None,
+) -> LearningResults:
+    """A fresh ``LearningResults`` holding a decomposition with ``k`` components.
+
+    The one place that fills the attributes HyperSpy's decomposition readers
+    (``get_decomposition_factors``/``loadings``, ``plot_decomposition_results``)
+    and ``s.save`` rely on; clustering and NMF add their own on top.
+
+    Parameters
+    ----------
+    factors : (P, k)
+        Flattened signal-space component of every row.
+    loadings : (n_navigation, k)
+    navigation_mask : array of bool, optional
+        True = position left out (stored as given).
+    """
+    lr = LearningResults()
+    lr.factors = np.asarray(factors)
+    lr.loadings = np.asarray(loadings, dtype=np.float64)
+    lr.decomposition_algorithm = algorithm
+    lr.output_dimension = int(lr.factors.shape[1])
+    lr.poissonian_noise_normalized = False
+    lr.unfolded = False
+    lr.navigation_mask = navigation_mask
+    return lr
+
+
 def write_learning_results(
     s,
     one_hot: np.ndarray,
@@ -50,7 +81,12 @@ def write_learning_results(
     loadings : (n_navigation, n_rows)
         Decomposition loadings (membership or similarity).
     """
-    lr = LearningResults()
+    lr = decomposition_results(
+        stats.means.T.copy(),
+        loadings,
+        "manifold_decomposition",
+        None if navigation_mask is None else navigation_mask.ravel(),
+    )
     n_rows = one_hot.shape[0]
     lr.cluster_labels = np.asarray(one_hot, dtype=bool)
     lr.number_of_clusters = int(n_rows)
@@ -61,11 +97,4 @@ def write_learning_results(
     lr.cluster_centroids = np.asarray(centroids, dtype=np.float64)
     lr.cluster_distances = np.asarray(distances, dtype=np.float64)
     lr.cluster_noise_row = None if noise_row is None else int(noise_row)
-    lr.factors = stats.means.T.copy()
-    lr.loadings = np.asarray(loadings, dtype=np.float64)
-    lr.decomposition_algorithm = "manifold_decomposition"
-    lr.output_dimension = int(n_rows)
-    lr.poissonian_noise_normalized = False
-    lr.unfolded = False
-    lr.navigation_mask = None if navigation_mask is None else navigation_mask.ravel()
     s.learning_results = lr

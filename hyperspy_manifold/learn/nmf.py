@@ -48,6 +48,7 @@ from hyperspy_manifold.learn._features import (
     feature_signal,
     scale_features,
 )
+from hyperspy_manifold.learn._learning_results import decomposition_results
 
 #: ``decomposition_algorithm`` written to ``learning_results``.
 ALGORITHM_NAME = "iterative_nmf"
@@ -422,19 +423,12 @@ def _component_signal(f, H: np.ndarray):
 def _write_learning_results(s, W_full, H, patterns, nav_mask):
     """Replace ``s.learning_results`` with the decomposition (the documented side
     effect); a fresh object, so no earlier clustering is left beside it."""
-    from hyperspy.learn import LearningResults
-
-    lr = LearningResults()
     k = H.shape[0]
-    lr.factors = patterns.reshape(k, -1).T
-    lr.loadings = W_full
+    lr = decomposition_results(
+        patterns.reshape(k, -1).T, W_full, ALGORITHM_NAME, nav_mask
+    )
     lr.feature_factors = H.T
     lr.number_significant_components = k
-    lr.decomposition_algorithm = ALGORITHM_NAME
-    lr.poissonian_noise_normalized = False
-    lr.output_dimension = k
-    lr.unfolded = False
-    lr.navigation_mask = nav_mask
     s.learning_results = lr
 
 
