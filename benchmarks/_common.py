@@ -2,6 +2,8 @@
 
 import json
 import resource
+import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -37,3 +39,85 @@ def report(name, rows):
                 for k in keys
             )
         )
+
+
+def current_rss_mb():
+    """Resident memory of this process now, in MB (Linux ``/proc``)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class RSSSampler(threading.Thread):
+    """Peak resident memory of this process, sampled every ``interval`` s (sees
+    peaks that ``ru_maxrss`` of a process started earlier would hide)."""
+
+    def __init__(self, interval=0.05):
+        super().__init__(daemon=True)
+        self.interval, self.peak, self._done = interval, 0.0, threading.Event()
+
+    def run(self):
+        while not self._done.is_set():
+            self.peak = max(self.peak, current_rss_mb())
+            time.sleep(self.interval)
+
+    def stop(self):
+        self._done.set()
+        self.join()
+        return self.peak
+
+
+def film_scan_path(folder, n, detector) -> Path:
+    """Where :func:`cached_film_scan` keeps the ``n x n`` scan."""
+    return Path(folder) / f"film_{n}x{n}_{detector}x{detector}_uint16.zspy"
+
+
+def cached_film_scan(folder, n, detector, chunk_rows=None, uncompressed=False):
+    """A simulated ``n x n`` film scan of uint16 patterns as ``.zspy`` (``Path``,
+    generation info), made once and reused by later runs.
+
+    The lazy film of :mod:`hyperspy_manifold.data` (12 grains, seed 0) is
+    rendered and written chunk by chunk under a temporary name, renamed when
+    complete; its ground-truth labels go beside it (``.npy``).  ``chunk_rows``
+    scan rows per chunk (default: dask's); ``uncompressed`` writes Blosc level
+    0, since the simulated patterns are mostly zeros and would shrink 20-fold,
+    which real detector noise does not allow.
+    """
+    import dask.array as da
+    import numcodecs
+    import numpy as np
+
+    from hyperspy_manifold.data import polycrystalline_film
+
+    path = film_scan_path(folder, n, detector)
+    info_file = path.with_suffix(".json")
+    if path.exists() and info_file.exists():
+        return path, json.loads(info_file.read_text())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(".partial-" + path.name)
+    shutil.rmtree(tmp, ignore_errors=True)
+    t0 = time.perf_counter()
+    s, truth = polycrystalline_film(
+        shape=(n, n), detector=detector, n_grains=12, lazy=True, random_state=0
+    )
+    # Poisson counts: integers, far below the uint16 range; clip for safety.
+    data = da.clip(s.data, 0, np.iinfo(np.uint16).max).astype(np.uint16)
+    s.data = data if chunk_rows is None else data.rechunk((chunk_rows, -1, -1, -1))
+    kwargs = {}
+    if uncompressed:
+        kwargs["compressor"] = numcodecs.Blosc(cname="zstd", clevel=0)
+    s.save(tmp, **kwargs)
+    tmp.rename(path)
+    seconds = time.perf_counter() - t0
+    np.save(path.with_suffix(".npy"), truth.labels)
+    info = {
+        "scan": f"{n}x{n}x{detector}x{detector} uint16",
+        "raw_GB": n * n * detector * detector * 2 / 1e9,
+        "on_disk_GB": sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        / 1e9,
+        "generation_s": seconds,
+        "generation_peak_rss_MB": peak_rss_mb(),
+    }
+    info_file.write_text(json.dumps(info, indent=2))
+    return path, info

@@ -27,16 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import peak_rss_mb, report
+from _common import current_rss_mb, peak_rss_mb, report
 
 DET = 128
-
-
-def _current_rss_mb():
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _film(nav, lazy):
@@ -71,7 +64,7 @@ def run_route(route, nav, path, n_fit):
     else:
         s, truth = _film(nav, lazy=True)
         truth_labels = truth.labels
-    rss_before = _current_rss_mb()
+    rss_before = current_rss_mb()
     t0 = time.perf_counter()
     result = hm.manifold_decomposition(
         s,

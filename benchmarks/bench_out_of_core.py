@@ -25,84 +25,24 @@ Run: ``python benchmarks/bench_out_of_core.py [--shape 512] [--n-fit 8192]
 
 import argparse
 import json
-import resource
-import shutil
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-from _common import peak_rss_mb, report
+from _common import (
+    RSSSampler,
+    cached_film_scan,
+    current_rss_mb,
+    peak_rss_mb,
+    report,
+)
 
 DETECTOR = 128
 #: The in-memory baseline scan (patterns per side).
 IN_MEMORY = 128
 DEFAULT_PATH = Path("/tmp/hyperspy_manifold_ooc")
-
-
-def scan_path(folder: Path, n: int) -> Path:
-    return Path(folder) / f"film_{n}x{n}_{DETECTOR}x{DETECTOR}_uint16.zspy"
-
-
-def generate(folder: Path, n: int) -> dict:
-    """Simulate the scan lazily and write it chunk by chunk (skipped when cached)."""
-    import dask.array as da
-    import numcodecs
-    import numpy as np
-
-    from hyperspy_manifold.data import polycrystalline_film
-
-    path = scan_path(folder, n)
-    info_file = path.with_suffix(".json")
-    if path.exists() and info_file.exists():
-        return json.loads(info_file.read_text())
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(".partial-" + path.name)
-    shutil.rmtree(tmp, ignore_errors=True)
-    t0 = time.perf_counter()
-    s, truth = polycrystalline_film(
-        shape=(n, n), detector=DETECTOR, n_grains=12, lazy=True, random_state=0
-    )
-    # Poisson counts: integers, far below the uint16 range; clip for safety.
-    s.data = da.clip(s.data, 0, np.iinfo(np.uint16).max).astype(np.uint16)
-    # Stored uncompressed (Blosc level 0): the simulated patterns are mostly
-    # zeros and would shrink 20-fold, which real detector noise does not allow.
-    s.save(tmp, compressor=numcodecs.Blosc(cname="zstd", clevel=0))
-    tmp.rename(path)
-    seconds = time.perf_counter() - t0
-    np.save(path.with_suffix(".npy"), truth.labels)
-    info = {
-        "scan": f"{n}x{n}x{DETECTOR}x{DETECTOR} uint16",
-        "raw_GB": n * n * DETECTOR * DETECTOR * 2 / 1e9,
-        "on_disk_GB": sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-        / 1e9,
-        "generation_s": seconds,
-        "generation_peak_rss_MB": peak_rss_mb(),
-    }
-    info_file.write_text(json.dumps(info, indent=2))
-    return info
-
-
-class RSSSampler(threading.Thread):
-    """Peak resident memory of this process, sampled every ``interval`` s."""
-
-    def __init__(self, interval=0.05):
-        super().__init__(daemon=True)
-        self.interval, self.peak, self._done = interval, 0.0, threading.Event()
-
-    def run(self):
-        import psutil
-
-        proc = psutil.Process()
-        while not self._done.is_set():
-            self.peak = max(self.peak, proc.memory_info().rss / 2**20)
-            time.sleep(self.interval)
-
-    def stop(self):
-        self._done.set()
-        self.join()
-        return self.peak
 
 
 def _counted(s):
@@ -152,11 +92,9 @@ def run(path, n_fit, lazy):
     hm.manifold_decomposition(warm, features="raw", random_state=0, n_fit=4096)
     del warm
 
-    import psutil
-
     sampler = RSSSampler()
     sampler.start()
-    rss_start = psutil.Process().memory_info().rss / 2**20
+    rss_start = current_rss_mb()
     t0 = time.perf_counter()
     s = hs.load(path, lazy=lazy)
     t_load = time.perf_counter() - t0
@@ -188,7 +126,7 @@ def run(path, n_fit, lazy):
         "similarity_s": t_similarity,
         "total_s": total,
         "patterns_per_s": n_patterns / total,
-        "peak_rss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_MB": peak_rss_mb(),
         "sampled_peak_rss_MB": sampled_peak,
         "rss_after_warmup_MB": rss_start,
         "clusters": int(result.n_clusters),
@@ -233,14 +171,14 @@ def main():
         return
 
     rows = []
-    gen = generate(args.path, args.shape)
+    path, gen = cached_film_scan(args.path, args.shape, DETECTOR, uncompressed=True)
     print("scan:", gen, flush=True)
-    big = child([scan_path(args.path, args.shape), args.n_fit, 1])
+    big = child([path, args.n_fit, 1])
     rows.append(big)
     print(big, flush=True)
     if not args.no_baseline:
-        generate(args.path, IN_MEMORY)
-        small = child([scan_path(args.path, IN_MEMORY), args.n_fit, 0])
+        path, _ = cached_film_scan(args.path, IN_MEMORY, DETECTOR, uncompressed=True)
+        small = child([path, args.n_fit, 0])
         rows.append(small)
         print(small, flush=True)
         scale = args.shape**2 / IN_MEMORY**2

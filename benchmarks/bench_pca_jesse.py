@@ -25,47 +25,16 @@ Run: ``python benchmarks/bench_pca_jesse.py [--components 50] [--path DIR]``.
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from _common import peak_rss_mb, report
+from _common import cached_film_scan, peak_rss_mb, report
 
 SCAN, DETECTOR = 192, 96
 DEFAULT_PATH = Path("/tmp/hyperspy_manifold_pca")
 N_CHECK = 10
-
-
-def data_path(folder: Path) -> Path:
-    return folder / f"film_{SCAN}x{SCAN}_{DETECTOR}x{DETECTOR}_uint16.zspy"
-
-
-def generate(folder: Path) -> dict:
-    import dask.array as da
-    import numpy as np
-
-    from hyperspy_manifold.data import polycrystalline_film
-
-    path = data_path(folder)
-    info_file = path.with_suffix(".json")
-    if path.exists() and info_file.exists():
-        return json.loads(info_file.read_text())
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(".partial-" + path.name)
-    shutil.rmtree(tmp, ignore_errors=True)
-    t0 = time.perf_counter()
-    s, _ = polycrystalline_film(
-        shape=(SCAN, SCAN), detector=DETECTOR, n_grains=12, lazy=True, random_state=0
-    )
-    data = da.clip(s.data, 0, np.iinfo(np.uint16).max).astype(np.uint16)
-    s.data = data.rechunk((8, -1, -1, -1))
-    s.save(tmp)
-    tmp.rename(path)
-    info = {"generation_s": time.perf_counter() - t0, "peak_rss_MB": peak_rss_mb()}
-    info_file.write_text(json.dumps(info))
-    return info
 
 
 def pca_svd_compressed(path, k):
@@ -143,12 +112,12 @@ def main():
         print("RESULT " + json.dumps(child(route, path, int(k))))
         return
 
-    gen = generate(args.path)
+    path, gen = cached_film_scan(args.path, SCAN, DETECTOR, chunk_rows=8)
     print("data:", gen, flush=True)
     rows = []
     for route in args.routes:
         command = [sys.executable, __file__, "--child", route]
-        command += [str(data_path(args.path)), str(args.components)]
+        command += [str(path), str(args.components)]
         out = subprocess.run(command, capture_output=True, text=True)
         if out.returncode:
             raise RuntimeError(out.stderr[-3000:])

@@ -15,6 +15,7 @@ import numbers
 import dask.array as da
 import numpy as np
 
+from hyperspy_manifold._docstrings import fill_docstring
 from hyperspy_manifold.features._base import (
     METADATA_NODE,
     check_choice,
@@ -176,6 +177,7 @@ def _vector_source(s, vectors):
     return array, columns, offsets, scales, intensity_column, kind
 
 
+@fill_docstring
 def get_bragg_features(
     s,
     bin_size: float = 3,
@@ -225,10 +227,8 @@ def get_bragg_features(
     peak_kwargs : dict, optional
         Parameters of the peak finder, updating :data:`PEAK_DEFAULTS` (e.g.
         ``min_distance``, ``threshold_rel``, ``threshold_abs``, ``disk_r``).
-    lazy_output : bool, optional
-        Default follows the input.
-    show_progressbar : bool, optional
-        Default from HyperSpy preferences.
+    %(lazy_output)s
+    %(show_progressbar)s
 
     Returns
     -------

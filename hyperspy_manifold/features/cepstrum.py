@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from hyperspy_manifold._docstrings import fill_docstring
 from hyperspy_manifold.features._base import (
     check_choice,
     check_pattern_signal,
@@ -64,6 +65,7 @@ def quefrency_axis(axis, name: str) -> dict:
     }
 
 
+@fill_docstring
 def get_cepstrum(
     s,
     window: str | None = "hann",
@@ -96,10 +98,8 @@ def get_cepstrum(
     signal_mask : numpy.ndarray of bool, optional
         Detector-shaped mask, True = excluded (beam stop, dead pixels).  Excluded
         pixels take the mean log-intensity of the pattern.
-    lazy_output : bool, optional
-        Default follows the input.
-    show_progressbar : bool, optional
-        Default from HyperSpy preferences.
+    %(lazy_output)s
+    %(show_progressbar)s
 
     Returns
     -------

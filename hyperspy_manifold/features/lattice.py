@@ -17,6 +17,7 @@ import numbers
 import dask.array as da
 import numpy as np
 
+from hyperspy_manifold._docstrings import fill_docstring
 from hyperspy_manifold.features._base import (
     check_pattern_signal,
     compute,
@@ -108,6 +109,7 @@ def _mean_pattern(s, area, show_progressbar):
     return np.asarray(compute(mean, show_progressbar), dtype=float)
 
 
+@fill_docstring
 def get_lattice_vectors(
     c,
     n_peaks: int = 2,
@@ -157,10 +159,8 @@ def get_lattice_vectors(
         (2a, 3a) of vectors already chosen.
     in_pixels : bool
         Give ``inner``, ``outer``, ``search_radius`` and ``reference`` in pixels.
-    lazy_output : bool, optional
-        Default follows the input.
-    show_progressbar : bool, optional
-        Default from HyperSpy preferences.
+    %(lazy_output)s
+    %(show_progressbar)s
 
     Returns
     -------

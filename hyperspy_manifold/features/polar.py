@@ -23,6 +23,7 @@ import numbers
 
 import numpy as np
 
+from hyperspy_manifold._docstrings import fill_docstring
 from hyperspy_manifold.features._base import (
     check_pattern_signal,
     check_signal_mask,
@@ -134,6 +135,7 @@ def _empty_report(operator) -> dict:
     }
 
 
+@fill_docstring
 def get_radial_variance(
     s,
     radial_range=None,
@@ -185,10 +187,8 @@ def get_radial_variance(
         is 0).
     in_pixels : bool
         Give ``radial_range`` in pixels.
-    lazy_output : bool, optional
-        Default follows the input.
-    show_progressbar : bool, optional
-        Default from HyperSpy preferences.
+    %(lazy_output)s
+    %(show_progressbar)s
 
     Returns
     -------
@@ -334,6 +334,7 @@ def _given_rings(rings, geometry):
     return edges
 
 
+@fill_docstring
 def get_angular_average(
     s,
     rings="auto",
@@ -377,10 +378,8 @@ def get_angular_average(
         ``n_rings + 1`` deepest minima.
     in_pixels : bool
         Give ``rings`` in pixels.
-    lazy_output : bool, optional
-        Default follows the input.
-    show_progressbar : bool, optional
-        Default from HyperSpy preferences.
+    %(lazy_output)s
+    %(show_progressbar)s
 
     Returns
     -------

@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from hyperspy_manifold._docstrings import fill_docstring
 from hyperspy_manifold.features._base import (
     check_choice,
     check_navigation_mask,
@@ -318,6 +319,7 @@ def _navigation_map(s, data, title):
     return out
 
 
+@fill_docstring
 def manifold_decomposition(
     s,
     features="cepstrum",
@@ -422,8 +424,7 @@ def manifold_decomposition(
         chunk by chunk (``umap.transform``, ``hdbscan.approximate_predict``).
     return_info : bool
         Return a :class:`ManifoldResult`.
-    show_progressbar : bool, optional
-        Default from HyperSpy preferences.
+    %(show_progressbar)s
 
     Returns
     -------

@@ -36,6 +36,7 @@ from sklearn.decomposition import NMF, PCA, non_negative_factorization
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
+from hyperspy_manifold._docstrings import fill_docstring
 from hyperspy_manifold.features._base import (
     check_choice,
     check_navigation_mask,
@@ -462,6 +463,7 @@ def _check_parameters(
         positive_int("screening_iter", screening_iter)
 
 
+@fill_docstring
 def bragg_nmf(
     s,
     features="bragg",
@@ -549,8 +551,7 @@ def bragg_nmf(
     return_info : bool
         Return an :class:`NMFResult` with maps, components, class patterns and
         the per-round history.
-    show_progressbar : bool, optional
-        HyperSpy's preference when None.
+    %(show_progressbar)s
 
     Returns
     -------

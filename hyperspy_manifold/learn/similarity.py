@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from hyperspy.io import dict2signal
 
+from hyperspy_manifold._docstrings import fill_docstring
 from hyperspy_manifold.features._base import (
     check_pattern_signal,
     compute,
@@ -133,6 +134,7 @@ def stack_of_navigation_maps(s, data, title: str, lazy: bool):
     return out
 
 
+@fill_docstring
 def get_similarity_loadings(
     s,
     labels=None,
@@ -155,10 +157,8 @@ def get_similarity_loadings(
         values (masked, -2) are left out of the means.
     eps : float, optional
         Added to the distance; default ``1e-6`` times the largest mean-pattern norm.
-    lazy_output : bool, optional
-        Default follows the input.
-    show_progressbar : bool, optional
-        Default from HyperSpy preferences.
+    %(lazy_output)s
+    %(show_progressbar)s
 
     Returns
     -------
