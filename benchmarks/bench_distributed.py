@@ -1,30 +1,34 @@
 """Feature transforms on a dask.distributed LocalCluster against the threaded scheduler.
 
 Same data, same number of cores: a 128 x 128 scan of 128 x 128 uint16 patterns of
-the simulated film (0.54 GB), written to ``.zspy`` twice, with chunks of one scan
-row (4 MB, 128 chunks) and of eight rows (34 MB, 16 chunks), and read lazily, so
-every task reads its own chunk from disk, as on a real cluster.  Each transform
+the simulated film (0.54 GB), written to ``.zspy`` once per chunking, with chunks
+of 1, 8 and 16 scan rows (4 MB x 128, 34 MB x 16 and 67 MB x 8 chunks), and read
+lazily, so every task reads its own chunk from disk, as on a real cluster.  Each transform
 is called with ``lazy_output=False`` (its whole cost: pre-passes such as the
 global minimum of the cepstrum or the automatic rings, the transform, and
-bringing the result back to this process), once as a warm-up and then best of
-three, under
+bringing the result back to this process), once as a warm-up under each
+scheduler and then ``--repeat`` times alternately under
 
 - ``threads``: dask's threaded scheduler, 2 threads;
-- ``distributed``: a Client on a LocalCluster of 2 worker processes x 1 thread.
+- ``distributed``: a Client on a LocalCluster of 2 worker processes x 1 thread
+
+(alternating, so both meet the same load of a shared machine); the best time of
+each is kept.
 
 On 2 cores the two cannot differ by more than the overhead of the distributed
 scheduler: a few ms per task (messages, unpickling the task and the zarr array
 it reads, moving results between processes), which small chunks pay many times.
 
-Run: ``python benchmarks/bench_distributed.py [--shape 128] [--chunk-rows 1 8]``.
+Run: ``python benchmarks/bench_distributed.py [--shape 128] [--chunk-rows 1 8 16]``.
 """
 
 import argparse
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
-from _common import best_of, report
+from _common import report
 
 DETECTOR = 128
 
@@ -48,12 +52,27 @@ TRANSFORMS = {
 }
 
 
-def time_transforms(hm, s, repeat):
-    """Best-of-``repeat`` seconds of every transform (after one warm-up call)."""
+def time_transforms(hm, s, client, workers, repeat):
+    """``{name: (threads_s, distributed_s)}``: best of ``repeat`` alternating
+    calls of every transform under each scheduler, after one warm-up call each."""
+    import dask
+
+    schedulers = {
+        "threads": dict(scheduler="threads", num_workers=workers),
+        "distributed": dict(scheduler=client.get),
+    }
     times = {}
     for name, transform in TRANSFORMS.items():
-        transform(hm, s)
-        times[name] = best_of(lambda t=transform: t(hm, s), repeat)
+        best = {}
+        for round_ in range(repeat + 1):  # round 0 is the warm-up
+            for label, config in schedulers.items():
+                with dask.config.set(**config):
+                    t0 = time.perf_counter()
+                    transform(hm, s)
+                    seconds = time.perf_counter() - t0
+                if round_ > 0:
+                    best[label] = min(best.get(label, seconds), seconds)
+        times[name] = (best["threads"], best["distributed"])
     return times
 
 
@@ -64,7 +83,7 @@ def main():
         "--chunk-rows",
         type=int,
         nargs="+",
-        default=[1, 8],
+        default=[1, 8, 16],
         help="scan rows per chunk of the file (one run each)",
     )
     parser.add_argument("--workers", type=int, default=2)
@@ -95,28 +114,23 @@ def main():
                 s.save(path, show_progressbar=False)
             scans[chunk_rows] = hs.load(path, lazy=True)
 
-        times = {}
-        with dask.config.set(scheduler="threads", num_workers=args.workers):
-            for chunk_rows, scan in scans.items():
-                times["threads", chunk_rows] = time_transforms(hm, scan, args.repeat)
         cluster = distributed.LocalCluster(
             n_workers=args.workers,
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
         )
-        with distributed.Client(cluster):
-            for chunk_rows, scan in scans.items():
-                times["distributed", chunk_rows] = time_transforms(
-                    hm, scan, args.repeat
-                )
+        with distributed.Client(cluster, set_as_default=False) as client:
+            times = {
+                chunk_rows: time_transforms(hm, scan, client, args.workers, args.repeat)
+                for chunk_rows, scan in scans.items()
+            }
         cluster.close()
 
     for chunk_rows, scan in scans.items():
         chunk_mb = chunk_rows * n * DETECTOR**2 * 2 / 1e6
         for name in TRANSFORMS:
-            threads = times["threads", chunk_rows][name]
-            dist = times["distributed", chunk_rows][name]
+            threads, dist = times[chunk_rows][name]
             rows.append(
                 {
                     "transform": name,

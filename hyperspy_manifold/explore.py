@@ -31,6 +31,22 @@ def data_of(data) -> np.ndarray:
     return np.asarray(getattr(data, "data", data))
 
 
+def scan_labels(result, signal, what: str) -> np.ndarray:
+    """The label map of ``result``, checked to have one or two navigation axes and
+    the navigation shape of ``signal`` (if given); ``what`` names the caller."""
+    labels = data_of(result.labels)
+    if labels.ndim > 2:
+        raise ValueError(
+            f"{what} scans with one or two navigation axes, got {labels.ndim}."
+        )
+    if signal is not None and tuple(signal.data.shape[:-2]) != labels.shape:
+        raise ValueError(
+            f"`signal` must have the navigation shape of the result {labels.shape}, "
+            f"got {tuple(signal.data.shape[:-2])}."
+        )
+    return labels
+
+
 def embedding_points(embedding) -> np.ndarray:
     """``(n_positions, 2)`` plot coordinates of a navigation-shaped embedding.
 
@@ -327,17 +343,7 @@ class ManifoldExplorer:
                 f"`selector` must be one of {', '.join(map(repr, SELECTORS))}, "
                 f"got {selector!r}."
             )
-        labels = data_of(result.labels)
-        if labels.ndim > 2:
-            raise ValueError(
-                "`explore` shows scans with one or two navigation axes, got "
-                f"{labels.ndim}."
-            )
-        if signal is not None and tuple(signal.data.shape[:-2]) != labels.shape:
-            raise ValueError(
-                f"`signal` must have the navigation shape of the result "
-                f"{labels.shape}, got {tuple(signal.data.shape[:-2])}."
-            )
+        labels = scan_labels(result, signal, "`explore` shows")
         self.result = result
         self.signal = signal
         self.cmap = cmap

@@ -35,6 +35,7 @@ from hyperspy_manifold.explore import (
     embedding_points,
     label_rgba,
     log_scale,
+    scan_labels,
 )
 from hyperspy_manifold.learn.similarity import MASKED, NOISE
 
@@ -661,17 +662,7 @@ def to_html(
         or max_points < 1
     ):
         raise ValueError(f"`max_points` must be an integer >= 1, got {max_points!r}.")
-    labels = data_of(result.labels)
-    if labels.ndim > 2:
-        raise ValueError(
-            "`to_html` reports scans with one or two navigation axes, got "
-            f"{labels.ndim}."
-        )
-    if signal is not None and tuple(signal.data.shape[:-2]) != labels.shape:
-        raise ValueError(
-            f"`signal` must have the navigation shape of the result {labels.shape}, "
-            f"got {tuple(signal.data.shape[:-2])}."
-        )
+    labels = scan_labels(result, signal, "`to_html` reports")
     if summary is None:
         summary = {"parameters": result.parameters, "versions": versions()}
     summary = _jsonable(summary)
