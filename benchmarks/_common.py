@@ -21,6 +21,21 @@ def best_of(func, repeat=3):
     return min(times)
 
 
+def best_of_alternating(funcs, repeat=5, warmup=True):
+    """``{name: best wall time}`` of the callables ``funcs`` (a dict), called in
+    turn ``repeat`` times (after one untimed warm-up round): on a shared machine
+    every contender then meets the same load, so their ratio is fair."""
+    best = {}
+    for round_ in range(repeat + bool(warmup)):
+        for name, func in funcs.items():
+            t0 = time.perf_counter()
+            func()
+            seconds = time.perf_counter() - t0
+            if round_ or not warmup:
+                best[name] = min(best.get(name, seconds), seconds)
+    return best
+
+
 def peak_rss_mb():
     """Peak resident memory of this process so far, in MB (Linux: ru_maxrss in kB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -24,11 +24,10 @@ Run: ``python benchmarks/bench_distributed.py [--shape 128] [--chunk-rows 1 8 16
 
 import argparse
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
-from _common import report
+from _common import best_of_alternating, report
 
 DETECTOR = 128
 
@@ -57,22 +56,22 @@ def time_transforms(hm, s, client, workers, repeat):
     calls of every transform under each scheduler, after one warm-up call each."""
     import dask
 
-    schedulers = {
-        "threads": dict(scheduler="threads", num_workers=workers),
-        "distributed": dict(scheduler=client.get),
-    }
+    def under(config, transform):
+        def run():
+            with dask.config.set(**config):
+                transform(hm, s)
+
+        return run
+
+    threads = dict(scheduler="threads", num_workers=workers)
+    cluster = dict(scheduler=client.get)
     times = {}
     for name, transform in TRANSFORMS.items():
-        best = {}
-        for round_ in range(repeat + 1):  # round 0 is the warm-up
-            for label, config in schedulers.items():
-                with dask.config.set(**config):
-                    t0 = time.perf_counter()
-                    transform(hm, s)
-                    seconds = time.perf_counter() - t0
-                if round_ > 0:
-                    best[label] = min(best.get(label, seconds), seconds)
-        times[name] = (best["threads"], best["distributed"])
+        best = best_of_alternating(
+            {"threads": under(threads, transform), "dist": under(cluster, transform)},
+            repeat,
+        )
+        times[name] = (best["threads"], best["dist"])
     return times
 
 

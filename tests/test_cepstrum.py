@@ -7,7 +7,8 @@ import pytest
 from conftest import spot_lattice
 
 import hyperspy_manifold as hm
-from hyperspy_manifold.kernels.cepstrum import cepstrum
+from hyperspy_manifold.kernels import cepstrum as cepstrum_kernel
+from hyperspy_manifold.kernels.cepstrum import cepstrum, cepstrum_window
 
 
 def _scan(patterns, dk=0.02, units="1/Å"):
@@ -17,6 +18,54 @@ def _scan(patterns, dk=0.02, units="1/Å"):
         ax.units = units
     s.set_signal_type("manifold")
     return s
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"minimum": 0.0},
+        {"minimum": "array"},
+        {"power": True, "full_plane": False},
+        {"mask": "corner"},
+        {"window": "hann", "power": True},
+    ],
+    ids=["pattern_min", "scalar_min", "array_min", "power_half", "mask", "window"],
+)
+def test_batches_give_the_whole_stack_answer(monkeypatch, kwargs):
+    """The kernel works through a stack a few patterns at a time; any batch size
+    (here 1 and 3 patterns, not dividing the 2 x 5 stack) gives the same numbers
+    as one batch, with per-pattern options sliced along."""
+    rng = np.random.default_rng(4)
+    x = rng.random((2, 5, 12, 10)) * 50
+    kwargs = dict(kwargs)
+    if kwargs.get("minimum") == "array":
+        kwargs["minimum"] = x.min(axis=(-2, -1), keepdims=True) - rng.random(
+            (2, 5, 1, 1)
+        )
+    if kwargs.get("mask") == "corner":
+        mask = np.zeros((12, 10), dtype=bool)
+        mask[:3, :2] = True
+        kwargs["mask"] = mask
+    if kwargs.get("window") == "hann":
+        kwargs["window"] = cepstrum_window((12, 10))
+    monkeypatch.setattr(cepstrum_kernel, "_BATCH_PIXELS", 1 << 30)
+    whole = cepstrum(x, **kwargs)
+    for patterns in (1, 3):
+        monkeypatch.setattr(cepstrum_kernel, "_BATCH_PIXELS", patterns * 120)
+        # equal to float32 rounding (numpy's reductions may group sums by shape)
+        np.testing.assert_allclose(
+            cepstrum(x, **kwargs), whole, rtol=1e-5, atol=1e-6 * whole.max()
+        )
+    assert whole.shape == (2, 5, 12, 10 if kwargs.get("full_plane", True) else 6)
+
+
+def test_no_clip_for_the_data_minimum_changes_nothing():
+    x = np.random.default_rng(5).random((4, 16, 16)).astype(np.float32) * 100
+    m = float(x.min())
+    np.testing.assert_array_equal(
+        cepstrum(x, minimum=m, clip=False), cepstrum(x, minimum=m, clip=True)
+    )
 
 
 def _peak_distance(c_pattern, axes, inner):

@@ -24,6 +24,7 @@ from hyperspy_manifold.features._base import (
     pattern_stack,
 )
 from hyperspy_manifold.kernels.cepstrum import (
+    NON_FINITE_MESSAGE,
     WINDOWS,
     cepstrum,
     cepstrum_window,
@@ -133,10 +134,7 @@ def get_cepstrum(
                 data = data[..., np.flatnonzero(~mask.ravel())]
             minimum_value = compute(data.min(), show_progressbar)
             if not np.isfinite(minimum_value):
-                raise ValueError(
-                    "Patterns contain NaN or infinite pixels: exclude them with "
-                    "`signal_mask` (True = excluded) or replace them before the cepstrum."
-                )
+                raise ValueError(NON_FINITE_MESSAGE)
             minimum_value = float(minimum_value)
         else:
             minimum_value = None
@@ -153,6 +151,8 @@ def get_cepstrum(
         power=bool(power),
         full_plane=True,
         mask=mask,
+        # the global minimum is the data's own: nothing lies below it
+        clip=None if minimum != "global" else mask is not None,
     )
     data = map_patterns(s, cepstrum, shape, np.float32, kernel_kwargs)
     ax_x, ax_y = s.axes_manager.signal_axes

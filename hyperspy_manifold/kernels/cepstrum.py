@@ -39,9 +39,11 @@ def cepstrum_window(
     raise ValueError(f"`window` must be one of {WINDOWS}, got {window!r}.")
 
 
-def expand_half_plane(half: np.ndarray, kx: int) -> np.ndarray:
+def expand_half_plane(
+    half: np.ndarray, kx: int, out: np.ndarray | None = None
+) -> np.ndarray:
     """Full, fftshifted plane from the ``rfft2`` half plane of a centrosymmetric
-    magnitude ``half`` ``(..., ky, kx // 2 + 1)``.
+    magnitude ``half`` ``(..., ky, kx // 2 + 1)``, written into ``out`` if given.
 
     For a real input |F(-q)| = |F(q)|, so column j > kx//2 of the full plane is
     column kx - j of the half plane with rows mirrored (i -> -i).  Done with slice
@@ -49,7 +51,8 @@ def expand_half_plane(half: np.ndarray, kx: int) -> np.ndarray:
     """
     ky = half.shape[-2]
     cy, cx = ky // 2, kx // 2
-    out = np.empty(half.shape[:-1] + (kx,), dtype=half.dtype)
+    if out is None:
+        out = np.empty(half.shape[:-1] + (kx,), dtype=half.dtype)
     # direct half: out[a, cx + j] = half[a - cy, j]
     out[..., cy:, cx:] = half[..., : ky - cy, : kx - cx]
     out[..., :cy, cx:] = half[..., ky - cy :, : kx - cx]
@@ -66,6 +69,17 @@ def expand_half_plane(half: np.ndarray, kx: int) -> np.ndarray:
     return out
 
 
+# Patterns are transformed in batches of about this many pixels (1 MB of
+# float32): the element-wise passes around the FFT (log, window, abs, expansion)
+# then run on data in cache: 1.5-2x faster at 256 x 256 than on a whole chunk.
+_BATCH_PIXELS = 1 << 18
+
+NON_FINITE_MESSAGE = (
+    "Patterns contain NaN or infinite pixels: exclude them with "
+    "`signal_mask` (True = excluded) or replace them before the cepstrum."
+)
+
+
 def cepstrum(
     patterns: np.ndarray,
     window: np.ndarray | None = None,
@@ -74,6 +88,7 @@ def cepstrum(
     power: bool = False,
     full_plane: bool = True,
     mask: np.ndarray | None = None,
+    clip: bool | None = None,
 ) -> np.ndarray:
     """EWPC of a stack ``(..., ky, kx)``.
 
@@ -95,6 +110,11 @@ def cepstrum(
     mask
         ``(ky, kx)`` boolean, True = excluded pixel.  Excluded pixels are replaced by
         the mean of the log-intensity of the included pixels of the same pattern.
+    clip
+        Raise ``I - m + eps`` to at least ``eps`` before the logarithm (needed when
+        a given ``minimum`` may lie above some pixels).  Default: when ``minimum``
+        is given or ``mask`` is; False skips the pass for a ``minimum`` known to
+        be the minimum of the data.
 
     Returns
     -------
@@ -102,6 +122,27 @@ def cepstrum(
         float32 cepstra.
     """
     patterns = np.asarray(patterns)
+    if clip is None:
+        clip = minimum is not None or mask is not None
+    lead, (ky, kx) = patterns.shape[:-2], patterns.shape[-2:]
+    flat = patterns.reshape(-1, ky, kx)
+    n = flat.shape[0]
+    out = np.empty((n, ky, kx if full_plane else kx // 2 + 1), np.float32)
+    minimum = None if minimum is None else np.asarray(minimum)
+    step = max(1, _BATCH_PIXELS // max(ky * kx, 1))
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        m = minimum
+        if m is not None and m.ndim:
+            m = np.broadcast_to(m, lead + (1, 1)).reshape(-1, 1, 1)[start:stop]
+        _cepstrum_batch(
+            flat[start:stop], out[start:stop], window, m, epsilon, power, mask, clip
+        )
+    return out.reshape(lead + out.shape[1:])
+
+
+def _cepstrum_batch(patterns, out, window, minimum, epsilon, power, mask, clip):
+    """:func:`cepstrum` of a small stack ``(n, ky, kx)`` into ``out``."""
     if mask is not None:
         valid = ~mask
         if minimum is None:
@@ -115,7 +156,7 @@ def cepstrum(
     x = np.subtract(patterns, np.asarray(minimum, dtype=work), dtype=work)
     x += work(epsilon)
     x = x.astype(np.float32, copy=False)
-    if mask is not None or not np.ndim(minimum):
+    if clip:
         # a given minimum (or masked outliers) may sit above some pixels
         np.maximum(x, np.float32(epsilon), out=x)
     np.log(x, out=x)
@@ -126,13 +167,13 @@ def cepstrum(
     f = scipy.fft.rfft2(x, axes=(-2, -1), workers=1, overwrite_x=True)
     # NaN/inf anywhere in a pattern reaches its zero-frequency sum: an O(n) check
     if not np.isfinite(f[..., 0, 0]).all():
-        raise ValueError(
-            "Patterns contain NaN or infinite pixels: exclude them with "
-            "`signal_mask` (True = excluded) or replace them before the cepstrum."
-        )
-    out = np.abs(f)
+        raise ValueError(NON_FINITE_MESSAGE)
+    if out.shape[-1] == f.shape[-1]:
+        np.abs(f, out=out)
+        if power:
+            np.square(out, out=out)
+        return
+    half = np.abs(f)
     if power:
-        np.square(out, out=out)
-    if full_plane:
-        out = expand_half_plane(out, x.shape[-1])
-    return out
+        np.square(half, out=half)
+    expand_half_plane(half, out.shape[-1], out=out)
