@@ -372,20 +372,22 @@ class ManifoldExplorer:
         self.ax_embedding.set_ylabel("component 2")
         self.ax_embedding.set_title(f"Embedding ({selector}: select)")
 
+        axes = result.labels.axes_manager.signal_axes
         self._map = self.ax_map.imshow(
             highlight_image(labels, None, cmap),
             extent=navigation_extent(result.labels),
             interpolation="nearest",
+            aspect="auto" if len(axes) == 1 else None,
         )
         (self._map_marker,) = self.ax_map.plot(
             [], [], "s", mfc="none", mec="k", ms=8, mew=1.5
         )
-        axes = result.labels.axes_manager.signal_axes
         self.ax_map.set_xlabel(axis_label(axes[0]))
         if len(axes) > 1:
             self.ax_map.set_ylabel(axis_label(axes[1]))
-        else:  # a line scan: one row of pixels
+        else:  # a line scan: one row of pixels, stretched so it can be seen
             self.ax_map.set_yticks([])
+            self.ax_map.set_box_aspect(0.15)
         self.ax_map.set_title("Label map (click: pattern)")
 
         reference = signal if signal is not None else result.cluster_means

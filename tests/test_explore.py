@@ -345,6 +345,14 @@ def test_explorer_on_a_line_scan(scan):
     signal = s.inav[:, 3]
     explorer = line.explore(signal=signal)
     assert explorer._map.get_array().shape == (1, NAV[1], 4)
+    # the single row is stretched to a visible strip, without meaningless y ticks
+    assert explorer.ax_map.get_box_aspect() == 0.15
+    assert list(explorer.ax_map.get_yticks()) == []
+    fig = line.plot()
+    map_axes = fig.axes[1]
+    assert map_axes.get_box_aspect() == 0.15
+    assert list(map_axes.get_yticks()) == []
+    np.testing.assert_array_equal(map_axes.images[0].get_array().shape, (1, NAV[1], 4))
     _mouse(explorer.figure, explorer.ax_map, "button_press_event", (OFFSET + 12, 0.2))
     assert explorer.position == (6,)
     np.testing.assert_allclose(

@@ -99,17 +99,9 @@ class ManifoldResult:
 
     def label_colors(self, cmap="tab10") -> np.ndarray:
         """RGBA colour of every label value in ``labels`` (flattened)."""
-        import matplotlib
+        from hyperspy_manifold.explore import label_rgba
 
-        colormap = matplotlib.colormaps[cmap]
-        n = getattr(colormap, "N", 256)
-        lab = np.asarray(self.labels.data).ravel()
-        rgba = np.empty((lab.size, 4))
-        rgba[:] = MASKED_COLOR
-        rgba[lab == NOISE] = NOISE_COLOR
-        members = lab >= 0
-        rgba[members] = colormap(lab[members] % n)
-        return rgba
+        return label_rgba(self.labels, cmap).reshape(-1, 4)
 
     def plot(self, cmap="tab10", point_size=None):
         """Embedding coloured by cluster beside the real-space label map.
@@ -118,6 +110,8 @@ class ManifoldResult:
         """
         import matplotlib.pyplot as plt
         from matplotlib.lines import Line2D
+
+        from hyperspy_manifold.explore import axis_label, navigation_extent
 
         lab = np.asarray(self.labels.data)
         rgba = self.label_colors(cmap)
@@ -134,29 +128,23 @@ class ManifoldResult:
         image = rgba.reshape(lab.shape + (4,))
         axes = self.labels.axes_manager.signal_axes
         extent = None
-        if image.ndim == 2:  # a line scan: one row of pixels
-            image = image[None]
-            ax_x = axes[0]
-            extent = (
-                ax_x.axis[0] - ax_x.scale / 2,
-                ax_x.axis[-1] + ax_x.scale / 2,
-                0.5,
-                -0.5,
-            )
-            ax_m.set_xlabel(f"{ax_x.name} ({ax_x.units})")
-        elif image.ndim == 3:
-            ax_x, ax_y = axes[0], axes[1]
-            extent = (
-                ax_x.axis[0] - ax_x.scale / 2,
-                ax_x.axis[-1] + ax_x.scale / 2,
-                ax_y.axis[-1] + ax_y.scale / 2,
-                ax_y.axis[0] - ax_y.scale / 2,
-            )
-            ax_m.set_xlabel(f"{ax_x.name} ({ax_x.units})")
-            ax_m.set_ylabel(f"{ax_y.name} ({ax_y.units})")
+        if image.ndim in (2, 3):  # a line scan is shown as one row of pixels
+            image = image.reshape((-1,) + image.shape[-2:])
+            extent = navigation_extent(self.labels)
+            ax_m.set_xlabel(axis_label(axes[0]))
+            if len(axes) == 2:
+                ax_m.set_ylabel(axis_label(axes[1]))
+            else:  # stretch the single row so the labels can be seen
+                ax_m.set_yticks([])
+                ax_m.set_box_aspect(0.15)
         else:  # more than two navigation axes: outer axes stacked as rows
             image = image.reshape((-1,) + image.shape[-2:])
-        ax_m.imshow(image, extent=extent, interpolation="nearest")
+        ax_m.imshow(
+            image,
+            extent=extent,
+            interpolation="nearest",
+            aspect="auto" if len(axes) == 1 else None,
+        )
         ax_m.set_title("Label map")
         handles = []
         colormap_n = self.n_clusters
