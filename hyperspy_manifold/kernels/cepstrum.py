@@ -129,20 +129,39 @@ def cepstrum(
     n = flat.shape[0]
     out = np.empty((n, ky, kx if full_plane else kx // 2 + 1), np.float32)
     minimum = None if minimum is None else np.asarray(minimum)
-    step = max(1, _BATCH_PIXELS // max(ky * kx, 1))
+    step = max(1, min(n, _BATCH_PIXELS // max(ky * kx, 1)))
+    # work arrays made once and reused by every batch: fresh ones would be mapped
+    # and zeroed by the OS each time where malloc returns large blocks at once
+    # (dask.distributed workers set MALLOC_TRIM_THRESHOLD_)
+    buffers = {
+        "log": np.empty((step, ky, kx), np.float32),
+        "half": np.empty((step, ky, kx // 2 + 1), np.float32) if full_plane else None,
+    }
     for start in range(0, n, step):
         stop = min(start + step, n)
         m = minimum
         if m is not None and m.ndim:
             m = np.broadcast_to(m, lead + (1, 1)).reshape(-1, 1, 1)[start:stop]
         _cepstrum_batch(
-            flat[start:stop], out[start:stop], window, m, epsilon, power, mask, clip
+            flat[start:stop],
+            out[start:stop],
+            buffers,
+            window,
+            m,
+            epsilon,
+            power,
+            mask,
+            clip,
         )
     return out.reshape(lead + out.shape[1:])
 
 
-def _cepstrum_batch(patterns, out, window, minimum, epsilon, power, mask, clip):
-    """:func:`cepstrum` of a small stack ``(n, ky, kx)`` into ``out``."""
+def _cepstrum_batch(
+    patterns, out, buffers, window, minimum, epsilon, power, mask, clip
+):
+    """:func:`cepstrum` of a small stack ``(n, ky, kx)`` into ``out``, with the
+    work arrays ``buffers`` (at least ``n`` patterns long)."""
+    n = patterns.shape[0]
     if mask is not None:
         valid = ~mask
         if minimum is None:
@@ -152,10 +171,14 @@ def _cepstrum_batch(patterns, out, window, minimum, epsilon, power, mask, clip):
     # I - m first, then + eps: `m - eps` rounds eps away on a large level (uint16
     # counts near 65535 in float32).  float32 keeps 24 bits, so dtypes it cannot
     # hold (uint32 counts near 2**32, float64) are shifted in float64 first.
-    work = np.float32 if np.can_cast(patterns.dtype, np.float32) else np.float64
-    x = np.subtract(patterns, np.asarray(minimum, dtype=work), dtype=work)
-    x += work(epsilon)
-    x = x.astype(np.float32, copy=False)
+    x = buffers["log"][:n]
+    if np.can_cast(patterns.dtype, np.float32):
+        np.subtract(patterns, np.asarray(minimum, dtype=np.float32), out=x)
+        x += np.float32(epsilon)
+    else:
+        shifted = np.subtract(patterns, np.asarray(minimum, dtype=np.float64))
+        shifted += epsilon
+        x[...] = shifted
     if clip:
         # a given minimum (or masked outliers) may sit above some pixels
         np.maximum(x, np.float32(epsilon), out=x)
@@ -164,16 +187,13 @@ def _cepstrum_batch(patterns, out, window, minimum, epsilon, power, mask, clip):
         x[..., mask] = x[..., valid].mean(axis=-1, keepdims=True)
     if window is not None:
         x *= window
-    f = scipy.fft.rfft2(x, axes=(-2, -1), workers=1, overwrite_x=True)
+    f = scipy.fft.rfft2(x, axes=(-2, -1), workers=1)
     # NaN/inf anywhere in a pattern reaches its zero-frequency sum: an O(n) check
     if not np.isfinite(f[..., 0, 0]).all():
         raise ValueError(NON_FINITE_MESSAGE)
-    if out.shape[-1] == f.shape[-1]:
-        np.abs(f, out=out)
-        if power:
-            np.square(out, out=out)
-        return
-    half = np.abs(f)
+    half = out if buffers["half"] is None else buffers["half"][:n]
+    np.abs(f, out=half)
     if power:
         np.square(half, out=half)
-    expand_half_plane(half, out.shape[-1], out=out)
+    if half is not out:
+        expand_half_plane(half, out.shape[-1], out=out)
