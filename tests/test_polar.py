@@ -272,15 +272,21 @@ def test_masked_wedge_is_reported_and_filled():
     assert np.isfinite(rv.data).all()
 
 
-def test_batches_give_the_same_result(monkeypatch):
+@pytest.mark.parametrize("dtype", [np.float64, np.uint32])
+@pytest.mark.parametrize("per_batch", [1, 4])  # 4 leaves a partial last batch
+def test_batches_give_the_same_result(monkeypatch, dtype, per_batch):
     import hyperspy_manifold.kernels.polar as kernel
 
     op = polar_operator((24, 20), (11.5, 9.5), np.arange(1, 9, 1.0), 36)
-    x = np.random.default_rng(3).random((2, 3, 24, 20))
+    x = np.random.default_rng(3).random((2, 3, 24, 20)) * 1000
+    if dtype == np.uint32:
+        x = (x + 2**32 - 2000).astype(np.uint32)  # counts near 2**32: levels
     whole = radial_variance(x, op), kernel.sector_means(x, op)
-    monkeypatch.setattr(kernel, "_BATCH_VALUES", 1)  # one pattern per batch
+    width = max(op.pixels.size, op.matrix.shape[0])
+    monkeypatch.setattr(kernel, "_BATCH_VALUES", per_batch * width)
     for a, b in zip(whole, (radial_variance(x, op), kernel.sector_means(x, op))):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert whole[0].shape == (2, 3, op.n_radial) and np.ptp(whole[0]) > 0
 
 
 def test_operator_is_picklable():

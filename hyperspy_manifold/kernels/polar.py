@@ -247,14 +247,25 @@ def _polar_batches(patterns: np.ndarray, operator: PolarOperator):
     flat = patterns.reshape(-1, patterns.shape[-2] * patterns.shape[-1])
     n = flat.shape[0]
     width = max(operator.pixels.size, operator.matrix.shape[0], 1)
-    step = max(1, _BATCH_VALUES // width)
+    step = max(1, min(n, _BATCH_VALUES // width))
     exact = np.can_cast(flat.dtype, np.float32)
+    # work arrays made once and reused by every full batch: fresh ones would be
+    # mapped and zeroed by the OS each time where malloc returns large blocks at
+    # once (dask.distributed workers set MALLOC_TRIM_THRESHOLD_)
+    values_buffer = np.empty((step, operator.pixels.size), flat.dtype)
+    columns_buffer = np.empty((operator.pixels.size, step), np.float32)
     for start in range(0, n, step):
         batch = slice(start, min(start + step, n))
+        size = batch.stop - start
+        values = values_buffer[:size]
+        np.take(flat[batch], operator.pixels, axis=1, out=values, mode="clip")
         # (pixels, patterns) C-ordered; the cast to float32 happens in this copy,
         # so integer data never overflows
-        columns = np.empty((operator.pixels.size, batch.stop - start), np.float32)
-        values = flat[batch, operator.pixels]
+        columns = (
+            columns_buffer
+            if size == step
+            else np.empty((operator.pixels.size, size), np.float32)
+        )
         level = None
         if not exact and values.shape[1]:
             level = values[:, 0].astype(np.float64)
