@@ -151,8 +151,8 @@ def get_cepstrum(
         power=bool(power),
         full_plane=True,
         mask=mask,
-        # the global minimum is the data's own: nothing lies below it
-        clip=None if minimum != "global" else mask is not None,
+        # nothing lies below the data's own global minimum, except masked pixels
+        clip=(mask is not None) if minimum == "global" else None,
     )
     data = map_patterns(s, cepstrum, shape, np.float32, kernel_kwargs)
     ax_x, ax_y = s.axes_manager.signal_axes

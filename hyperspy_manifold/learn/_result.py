@@ -125,11 +125,12 @@ class ManifoldResult:
         ax_e.set_xlabel("UMAP 1")
         ax_e.set_ylabel("UMAP 2" if emb.shape[1] > 1 else "")
         ax_e.set_title("Embedding")
-        image = rgba.reshape(lab.shape + (4,))
+        # a line scan is one row of pixels; beyond two navigation axes the outer
+        # ones are stacked as rows (no calibrated extent then)
+        image = rgba.reshape((-1,) + (lab.shape[-1:] or (1,)) + (4,))
         axes = self.labels.axes_manager.signal_axes
         extent = None
-        if image.ndim in (2, 3):  # a line scan is shown as one row of pixels
-            image = image.reshape((-1,) + image.shape[-2:])
+        if len(axes) in (1, 2):
             extent = navigation_extent(self.labels)
             ax_m.set_xlabel(axis_label(axes[0]))
             if len(axes) == 2:
@@ -137,8 +138,6 @@ class ManifoldResult:
             else:  # stretch the single row so the labels can be seen
                 ax_m.set_yticks([])
                 ax_m.set_box_aspect(0.15)
-        else:  # more than two navigation axes: outer axes stacked as rows
-            image = image.reshape((-1,) + image.shape[-2:])
         ax_m.imshow(
             image,
             extent=extent,
