@@ -150,6 +150,28 @@ def axis_label(axis) -> str:
     return f"{name} ({units})" if units else name
 
 
+def show_label_map(ax, image, labels):
+    """Draw the RGBA ``image`` of the label map ``labels`` (a signal) on ``ax``:
+    calibrated extent and axis labels for one or two scan axes, a line scan
+    stretched into a visible strip without y ticks.  Returns the ``AxesImage``."""
+    axes = labels.axes_manager.signal_axes
+    calibrated = len(axes) in (1, 2)
+    shown = ax.imshow(
+        image,
+        extent=navigation_extent(labels) if calibrated else None,
+        interpolation="nearest",
+        aspect="auto" if len(axes) == 1 else None,
+    )
+    if calibrated:
+        ax.set_xlabel(axis_label(axes[0]))
+    if len(axes) == 2:
+        ax.set_ylabel(axis_label(axes[1]))
+    elif len(axes) == 1:
+        ax.set_yticks([])
+        ax.set_box_aspect(0.15)
+    return shown
+
+
 def navigation_extent(labels) -> tuple[float, float, float, float]:
     """``imshow`` extent of a label map in calibrated units (pixel edges, y down)."""
     axes = labels.axes_manager.signal_axes
@@ -372,22 +394,12 @@ class ManifoldExplorer:
         self.ax_embedding.set_ylabel("component 2")
         self.ax_embedding.set_title(f"Embedding ({selector}: select)")
 
-        axes = result.labels.axes_manager.signal_axes
-        self._map = self.ax_map.imshow(
-            highlight_image(labels, None, cmap),
-            extent=navigation_extent(result.labels),
-            interpolation="nearest",
-            aspect="auto" if len(axes) == 1 else None,
+        self._map = show_label_map(
+            self.ax_map, highlight_image(labels, None, cmap), result.labels
         )
         (self._map_marker,) = self.ax_map.plot(
             [], [], "s", mfc="none", mec="k", ms=8, mew=1.5
         )
-        self.ax_map.set_xlabel(axis_label(axes[0]))
-        if len(axes) > 1:
-            self.ax_map.set_ylabel(axis_label(axes[1]))
-        else:  # a line scan: one row of pixels, stretched so it can be seen
-            self.ax_map.set_yticks([])
-            self.ax_map.set_box_aspect(0.15)
         self.ax_map.set_title("Label map (click: pattern)")
 
         reference = signal if signal is not None else result.cluster_means

@@ -111,7 +111,7 @@ class ManifoldResult:
         import matplotlib.pyplot as plt
         from matplotlib.lines import Line2D
 
-        from hyperspy_manifold.explore import axis_label, navigation_extent
+        from hyperspy_manifold.explore import show_label_map
 
         lab = np.asarray(self.labels.data)
         rgba = self.label_colors(cmap)
@@ -126,24 +126,9 @@ class ManifoldResult:
         ax_e.set_ylabel("UMAP 2" if emb.shape[1] > 1 else "")
         ax_e.set_title("Embedding")
         # a line scan is one row of pixels; beyond two navigation axes the outer
-        # ones are stacked as rows (no calibrated extent then)
+        # ones are stacked as rows
         image = rgba.reshape((-1,) + (lab.shape[-1:] or (1,)) + (4,))
-        axes = self.labels.axes_manager.signal_axes
-        extent = None
-        if len(axes) in (1, 2):
-            extent = navigation_extent(self.labels)
-            ax_m.set_xlabel(axis_label(axes[0]))
-            if len(axes) == 2:
-                ax_m.set_ylabel(axis_label(axes[1]))
-            else:  # stretch the single row so the labels can be seen
-                ax_m.set_yticks([])
-                ax_m.set_box_aspect(0.15)
-        ax_m.imshow(
-            image,
-            extent=extent,
-            interpolation="nearest",
-            aspect="auto" if len(axes) == 1 else None,
-        )
+        show_label_map(ax_m, image, self.labels)
         ax_m.set_title("Label map")
         handles = []
         colormap_n = self.n_clusters
