@@ -231,7 +231,31 @@ def figure_k_scan(result):
         ax.axvline(chosen, color="k", ls="--", lw=1, label=f"chosen k = {chosen}")
     ax.set_xlabel("min_cluster_size k")
     ax.set_ylabel("number of clusters")
-    ax.legend(fontsize=8)
+    handles, names = ax.get_legend_handles_labels()
+    selection = getattr(result, "selection", None)
+    if selection is not None:
+        # The silhouette in feature space decides k: one curve per UMAP run.
+        ax2 = ax.twinx()
+        for run, sil in enumerate(np.asarray(selection["silhouettes"])):
+            (line,) = ax2.plot(
+                selection["k_values"],
+                sil,
+                "-",
+                lw=1.2 if run == selection["run"] else 0.7,
+                alpha=1.0 if run == selection["run"] else 0.5,
+                color="C3",
+            )
+        ax2.axhline(
+            selection["structure_ratio"] * selection["reference_silhouette"],
+            color="C3",
+            ls=":",
+            lw=1,
+        )
+        ax2.set_ylabel("silhouette in feature space", color="C3")
+        handles += [line, ax2.lines[-1]]
+        names += ["silhouette (bold: chosen run)", "no-structure limit"]
+    ax.set_xscale("log")
+    ax.legend(handles, names, fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -249,6 +273,7 @@ def _results_signal(result, similarity, parameters):
         "mean_minus_global",
         "global_mean",
         "k_scan",
+        "confidence",
     ):
         value = getattr(result, name, None)
         if value is not None:

@@ -9,11 +9,15 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from hyperspy_manifold.learn._kscan import (
-    choose_min_cluster_size,
     default_k_range,
     fit_count_decay,
     k_scan_signal,
-    plateau_k,
+)
+from hyperspy_manifold.learn._selection import (
+    candidate_partitions,
+    match_labels,
+    relabel_by_size,
+    select_partition,
 )
 from hyperspy_manifold.learn.manifold import ManifoldResult, manifold_decomposition
 from hyperspy_manifold.learn.similarity import MASKED, NOISE, get_similarity_loadings
@@ -100,11 +104,19 @@ def test_cepstrum_route_recovers_domains(scan, fitted):
     np.testing.assert_array_equal(s.data, before)  # input never modified
     assert result.parameters["features"] == "cepstrum"
     assert result.parameters["n_neighbors"] == 20  # min(50, max(15, 400 // 20))
-    assert result.parameters["min_cluster_size_rule"] in ("fit", "plateau")
-    # The k-scan and its fitted decay model come back for the automatic choice.
+    assert result.parameters["min_cluster_size_rule"] == "silhouette"
+    assert result.parameters["n_runs"] == 3
+    # The evidence of the automatic choice comes back with the result.
+    sel = result.selection
+    assert sel["structure"] and sel["silhouette"] > 1.2 * sel["reference_silhouette"]
+    assert sel["silhouettes"].shape == (3, sel["k_values"].size)
+    assert np.nanmax(sel["silhouettes"]) <= sel["silhouette"] + 1e-12
     assert result.k_scan.axes_manager[0].name == "min_cluster_size"
     assert result.k_model[0].name == "ClusterCountDecay"
-    assert result.k_scan.data[-1] == 3
+    # Every position has a cluster; the runs agree on well-separated domains.
+    assert (result.labels.data >= 0).all()
+    assert result.confidence.data.shape == NAV
+    assert np.mean(result.confidence.data == 1) >= 0.9
 
 
 def test_result_signals_are_calibrated(fitted):
@@ -356,16 +368,16 @@ def test_zone_axis_tilt_cepstrum_beats_raw():
 # ------------------------------------------------------------------------------ k-scan
 
 
-def test_default_k_range_follows_li():
-    ks = default_k_range(64 * 64, 50)
-    assert (ks[0], ks[-1], ks.size) == (20, 149, 130)
-    small = default_k_range(400, 20)
-    assert (small[0], small[-1]) == (8, 60)
-    large = default_k_range(256 * 256, 50)
-    assert large.size <= 130 and large[0] == 320
+def test_default_k_range_is_geometric_to_a_quarter():
+    ks = default_k_range(64 * 64)
+    assert (ks[0], ks[-1]) == (5, 1024) and ks.size <= 40
+    assert np.all(np.diff(np.log(ks)) > 0)
+    small = default_k_range(40)
+    assert (small[0], small[-1]) == (5, 10)
+    assert default_k_range(8)[0] == 2
 
 
-def test_count_decay_fit_and_plateau_rule():
+def test_count_decay_fit():
     ks = np.arange(10, 80)
     counts = np.round(25 * np.exp(-0.15 * (ks - 10)) + 3).astype(int)
     model, ok = fit_count_decay(k_scan_signal(ks, counts))
@@ -373,32 +385,87 @@ def test_count_decay_fit_and_plateau_rule():
     decay = model[0]
     assert decay.b.value == pytest.approx(3, abs=0.3)
     assert decay.t.value == pytest.approx(0.15, rel=0.2)
-    assert plateau_k(ks, counts) == ks[np.argmax(counts == 3)]
-    # A flat scan cannot be fitted; its one run is the plateau.
+    # A flat scan cannot be fitted.
     _, ok = fit_count_decay(k_scan_signal(ks, np.full(ks.size, 4)))
     assert not ok
-    assert plateau_k(np.arange(5, 9), np.array([0, 2, 2, 0])) == 6
-    # Steps: the first run spanning a quarter of the scan wins over a longer,
-    # later run of merged domains.
-    steps = np.array([9] * 5 + [7] * 12 + [5] * 3 + [4] * 20)
-    assert plateau_k(np.arange(40), steps, 0.25) == 5
-    assert plateau_k(np.arange(40), steps) == 20
-    assert plateau_k(np.arange(8), np.arange(8)[::-1] + 1, 0.25) is None
 
 
-def test_choose_min_cluster_size_reuses_one_tree():
+def test_candidates_reuse_one_tree_and_label_every_point():
     import hdbscan
 
     rng = np.random.default_rng(0)
     X = np.concatenate([rng.normal(c, 0.3, size=(60, 2)) for c in (0, 5, 10)])
-    tree = hdbscan.HDBSCAN(min_cluster_size=5, min_samples=5).fit(X)
-    info = choose_min_cluster_size(
-        tree.single_linkage_tree_.to_numpy(), np.arange(5, 40)
+    X = np.concatenate([X, [[2.5, 2.5]]])  # a lone point: HDBSCAN noise
+    _, candidates = candidate_partitions(X, np.arange(5, 40), 5)
+    for k, raw, assigned, prob in candidates:
+        direct = hdbscan.HDBSCAN(min_cluster_size=k, min_samples=5).fit(X)
+        np.testing.assert_array_equal(raw, direct.labels_)
+        assert (assigned >= 0).all() and prob.shape == raw.shape
+        np.testing.assert_array_equal(assigned[raw >= 0], raw[raw >= 0])
+    assert candidates[-1][1].max() + 1 == 3
+
+
+def blobs(n_blobs, seed, n=300, d=10, spread=0.5):
+    rng = np.random.default_rng(seed)
+    truth = np.arange(n) % n_blobs
+    centres = rng.normal(scale=4.0, size=(n_blobs, d))
+    return centres[truth] + rng.normal(scale=spread, size=(n, d)), truth
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_selection_finds_the_blobs_and_prefers_the_better_run(seed):
+    X, truth = blobs(4, seed)
+    # Run 0 (an embedding) tears every blob in two along a random direction of
+    # feature space; run 1 shows each blob as one clump.
+    rng = np.random.default_rng(seed)
+    side = (X - X.mean(axis=0)) @ rng.normal(size=X.shape[1]) > 0
+    spots = np.stack(np.meshgrid(np.arange(3), np.arange(3)), -1).reshape(-1, 2) * 20.0
+    jitter = rng.normal(scale=0.5, size=(X.shape[0], 2))
+    torn = spots[2 * truth + side] + jitter
+    faithful = spots[truth] + jitter
+    info = select_partition(
+        X, [torn, faithful], np.arange(5, 76, 5), 5, np.random.default_rng(0)
     )
-    assert info["counts"][-1] == 3
-    k = info["min_cluster_size"]
-    direct = hdbscan.HDBSCAN(min_cluster_size=k, min_samples=5).fit(X)
-    assert direct.labels_.max() + 1 == info["counts"][k - 5]
+    assert info["structure"] and info["rule"] == "silhouette"
+    assert adjusted_rand_score(truth, info["labels"]) == 1.0
+    assert info["labels"].max() + 1 == 4
+    assert info["silhouette"] == pytest.approx(np.nanmax(info["silhouettes"]), abs=0.05)
+    # Labels: largest cluster first, consecutive; confidence: share of runs agreeing.
+    assert set(np.unique(info["labels"])) == {0, 1, 2, 3}
+    assert np.isin(info["confidence"], [0.5, 1.0]).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_selection_calls_gaussian_noise_one_cluster(seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(400, 20)) * np.linspace(2, 0.5, 20)
+    info = select_partition(X, [X[:, :2]], np.arange(5, 101, 5), 5, rng)
+    assert not info["structure"] and info["rule"] == "no structure"
+    assert (info["labels"] == 0).all() and (info["confidence"] == 1).all()
+
+
+def test_match_and_relabel():
+    ref = np.array([0, 0, 1, 1, 2, 2])
+    np.testing.assert_array_equal(match_labels(ref, np.array([5, 5, 7, 7, 9, 9])), ref)
+    # an extra cluster that matches nothing gets -1
+    np.testing.assert_array_equal(
+        match_labels(np.array([0, 0, 1, 1]), np.array([3, 3, 4, 5])), [0, 0, 1, -1]
+    )
+    np.testing.assert_array_equal(
+        relabel_by_size(np.array([7, 3, 3, 3, 7, 9])), [1, 0, 0, 0, 1, 2]
+    )
+
+
+def test_structureless_scan_is_one_cluster_with_a_warning():
+    # One lattice everywhere, Poisson noise only: nothing to find.
+    rng = np.random.default_rng(0)
+    data = rng.poisson(100 * lattice_pattern(6, 0) + 5, size=(16, 16) + DET)
+    s = hs.signals.Signal2D(data.astype(np.float32))
+    s.set_signal_type("manifold")
+    with pytest.warns(UserWarning, match="No cluster structure found"):
+        result = manifold_decomposition(s, random_state=0, return_info=True)
+    assert result.n_clusters == 1 and (result.labels.data == 0).all()
+    assert result.parameters["min_cluster_size_rule"] == "no structure"
 
 
 # ------------------------------------------------------------------------- bad inputs

@@ -1,71 +1,35 @@
-"""Automatic HDBSCAN ``min_cluster_size`` from the cluster-count scan (Li et al. 2019).
+"""The cluster-count scan of Li et al. (2019): HDBSCAN clusters against ``min_cluster_size``.
 
-For every k of a range the number of HDBSCAN clusters is counted; the count
-falls roughly as ``c exp(-t (k - k0)) + b`` and k is taken in the stable tail.
-With ``min_samples`` fixed, the mutual-reachability single-linkage tree does not
-depend on k, so one HDBSCAN fit gives the tree and every k only re-condenses it
-(``condense_tree`` -> ``compute_stability`` -> ``get_clusters`` of hdbscan), not
-a new fit.
+For every k of a range the number of HDBSCAN clusters is counted; Li et al. fit
+``c exp(-t (k - k0)) + b`` to it and take k in the stable tail. With
+``min_samples`` fixed the mutual-reachability single-linkage tree does not depend
+on k, so one HDBSCAN fit gives the tree and every k only re-condenses it.
 
-Rule for the chosen k (``rule`` in the returned dict), Li's "first k after
-which the count stops changing":
-
-``"plateau"``
-    the first k of the first run of constant, non-zero count that spans at least
-    a quarter of the scanned k values (and at least 3).
-``"fit"`` (fallback)
-    when no run is that long: :class:`~hyperspy_manifold.components.ClusterCountDecay`
-    fitted with a HyperSpy ``Model1D``, k = the first scanned k >= ``k0 + 3 / t``
-    (the excess count has decayed to e^-3 = 5 %), when the fit converged with
-    c > 0, t > 0 and that k lies inside the scan.
-``"longest"`` (last fallback)
-    the first k of the longest run of constant, non-zero count.
-
-Why the plateau comes first: on the simulated films and zone-axis series of
-:mod:`hyperspy_manifold.data` the count falls in steps rather than as one
-exponential (small clumps first, then real domains once k reaches their size);
-the first long step was the true number of domains for cepstrum features in every
-case tried, while ``k0 + 3 / t`` often fell past the scan or among merged domains.
-The fitted model is still returned for inspection.
+The count curve and the fitted :class:`~hyperspy_manifold.components.ClusterCountDecay`
+are kept for inspection (``ManifoldResult.k_scan`` / ``k_model``), but they no
+longer choose k: on the accuracy benchmark (``benchmarks/accuracy``) the count
+fell in steps whose first long plateau over- or under-segmented as often as
+not. k is chosen by the silhouette of the candidate partitions in feature
+space, see :mod:`hyperspy_manifold.learn._selection`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import warnings
 
 import numpy as np
 
-#: Li et al. scan k = 20..149 for a 64 x 64 scan with 50 UMAP neighbours.
-LI_RANGE = (20, 149)
-LI_PATTERNS = 64 * 64
-#: Most k values scanned (a step is used above this).
-MAX_SCAN = 130
-#: Decay constants after k0 at which the fitted tail counts as stable.
-STABLE_DECAYS = 3.0
-#: A plateau must span this share of the scanned k values (and MIN_PLATEAU values).
-PLATEAU_FRACTION = 0.25
-MIN_PLATEAU = 3
-
 
 def default_k_range(n: int, n_neighbors: int = 50) -> np.ndarray:
-    """Li's 20..149 scaled by ``max(n_neighbors / 50, n / 4096)``.
+    """The default scan: geometric, from 5 to a quarter of the ``n`` patterns.
 
-    Li et al. scanned 20..149 for 4096 patterns embedded with 50 UMAP neighbours.
-    UMAP with ``min_dist=0`` breaks noise into clumps of about ``n_neighbors``
-    points, so the scan must reach a few neighbourhoods (3 x n_neighbors) to get
-    past them; on big scans real domains grow with n, so the range does too.
-    From at least 5, at least 10 values wide, at most ``n // 2``, and at most
-    ``MAX_SCAN`` values (a step is used above that).
+    See :func:`hyperspy_manifold.learn._selection.default_scan`; ``n_neighbors``
+    is accepted for compatibility and not used.
     """
-    scale = max(n_neighbors / 50, n / LI_PATTERNS)
-    lo = max(5, round(LI_RANGE[0] * scale))
-    hi = max(lo + 10, round(LI_RANGE[1] * scale))
-    hi = max(min(hi, n // 2), 2)
-    lo = min(lo, hi)
-    step = max(1, math.ceil((hi - lo + 1) / MAX_SCAN))
-    return np.arange(lo, hi + 1, step)
+    from hyperspy_manifold.learn._selection import default_scan
+
+    return default_scan(n)
 
 
 def check_k_range(k_range, n: int, n_neighbors: int = 50) -> np.ndarray:
@@ -141,57 +105,3 @@ def fit_count_decay(ks):
     values = (decay.c.value, decay.t.value, decay.b.value)
     ok = all(np.isfinite(values)) and decay.c.value > 0 and decay.t.value > 0
     return model, bool(ok)
-
-
-def constant_runs(counts: np.ndarray) -> list[tuple[int, int]]:
-    """``(start index, length)`` of every run of constant, non-zero count."""
-    runs = []
-    start = 0
-    for i in range(1, counts.size + 1):
-        if i == counts.size or counts[i] != counts[start]:
-            if counts[start] > 0:
-                runs.append((start, i - start))
-            start = i
-    return runs
-
-
-def plateau_k(k_values: np.ndarray, counts: np.ndarray, min_fraction=0.0) -> int | None:
-    """First k of the first constant run covering ``min_fraction`` of the scan.
-
-    With ``min_fraction=0`` the first k of the longest run (ties: the earlier).
-    None when no run is long enough; ``k_values[0]`` when every count is zero.
-    """
-    runs = constant_runs(np.asarray(counts))
-    if not runs:
-        return int(k_values[0])
-    if min_fraction <= 0:
-        start = max(runs, key=lambda r: r[1])[0]
-        return int(k_values[start])
-    need = max(MIN_PLATEAU, min_fraction * len(counts))
-    for start, length in runs:
-        if length >= need:
-            return int(k_values[start])
-    return None
-
-
-def choose_min_cluster_size(single_linkage_tree, k_values: np.ndarray) -> dict:
-    """Scan k, fit the decay and choose k; returns a dict with every piece."""
-    counts = count_clusters(single_linkage_tree, k_values)
-    ks = k_scan_signal(k_values, counts)
-    model, ok = fit_count_decay(ks)
-    k, rule = plateau_k(k_values, counts, PLATEAU_FRACTION), "plateau"
-    if k is None and ok:
-        after = np.flatnonzero(k_values >= model[0].stable_k(STABLE_DECAYS))
-        if after.size and counts[after[0]] > 0:
-            k, rule = int(k_values[after[0]]), "fit"
-    if k is None:
-        k, rule = plateau_k(k_values, counts), "longest"
-    return {
-        "min_cluster_size": k,
-        "rule": rule,
-        "k_values": k_values,
-        "counts": counts,
-        "k_scan": ks,
-        "k_model": model,
-        "fit_ok": ok,
-    }

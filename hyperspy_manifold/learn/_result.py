@@ -42,8 +42,22 @@ class ManifoldResult:
     noise_index : int or None
         Row of the noise in the stacks and in ``learning_results`` (K), or None.
     k_scan, k_model : Signal1D, Model1D or None
-        Number of clusters against ``min_cluster_size`` and the fitted
-        ``ClusterCountDecay`` model, when ``min_cluster_size="auto"``.
+        Number of HDBSCAN clusters against ``min_cluster_size`` (in the chosen
+        run) and the fitted ``ClusterCountDecay`` model (for inspection; the
+        count no longer decides k), when ``min_cluster_size="auto"``.
+    confidence : BaseSignal or None
+        With ``min_cluster_size="auto"``: the share of the independent UMAP runs
+        whose best partition gives each position the chosen label (patterns
+        labelled by ``n_fit``'s vote: the share of their neighbours' votes won);
+        NaN at masked positions.
+    selection : dict or None
+        With ``min_cluster_size="auto"``: the evidence of the automatic choice
+        (see :mod:`hyperspy_manifold.learn._selection`): ``rule``
+        (``"silhouette"`` or ``"no structure"``), the chosen ``run``, its
+        ``silhouette`` and the ``reference_silhouette`` of structureless data,
+        ``structure``, ``refined``, and the silhouette and HDBSCAN cluster count
+        of every scanned k of every run (``k_values``, ``silhouettes``,
+        ``counts``).
     features : BaseSignal
         The feature signal that was clustered (lazy when computed from the data).
     estimators : dict
@@ -66,6 +80,8 @@ class ManifoldResult:
     features: object = None
     k_scan: object = None
     k_model: object = None
+    confidence: object = None
+    selection: dict | None = None
     estimators: dict = field(default_factory=dict)
     parameters: dict = field(default_factory=dict)
 
