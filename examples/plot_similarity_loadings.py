@@ -42,25 +42,36 @@ result
 fig = result.plot()
 
 # %%
-# Choosing ``min_cluster_size`` automatically
-# -------------------------------------------
-# Li et al. count the HDBSCAN clusters for every ``min_cluster_size`` k of a
-# range and take k where the count has settled. By default k is the start of
-# the first long plateau of the count; a fit of :math:`c\,e^{-t (k - k_0)} + b`
-# (the registered HyperSpy component ``ClusterCountDecay``) is the fallback, and
-# is returned for inspection either way.
+# Choosing the number of clusters automatically
+# ----------------------------------------------
+# In each of three UMAP runs the HDBSCAN tree is cut at every
+# ``min_cluster_size`` k of a geometric scan; every candidate partition is scored
+# by its silhouette in the scaled feature space, and the best over all runs and
+# k is kept. The dotted line is the silhouette that structureless data with the
+# same variances would reach (times 1.2): below it the scan is one cluster.
 
-print("rule:", result.parameters["min_cluster_size_rule"])
-k = result.k_scan.axes_manager.signal_axes[0].axis
-decay = result.k_model[0]
+sel = result.selection
+print("rule:", sel["rule"], "- silhouette", round(sel["silhouette"], 3))
 fig, ax = plt.subplots(figsize=(6, 3))
-ax.plot(k, result.k_scan.data, "o", ms=3, label="HDBSCAN clusters")
-ax.plot(k, decay.function(k), label="fitted ClusterCountDecay")
+for run, sil in enumerate(sel["silhouettes"]):
+    ax.plot(sel["k_values"], sil, lw=2 if run == sel["run"] else 1, label=f"run {run}")
+ax.axhline(
+    sel["structure_ratio"] * sel["reference_silhouette"],
+    color="k",
+    ls=":",
+    label="no-structure limit",
+)
 ax.axvline(result.parameters["min_cluster_size"], color="k", ls="--", label="chosen k")
+ax.set_xscale("log")
 ax.set_xlabel("min_cluster_size")
-ax.set_ylabel("number of clusters")
-ax.legend()
+ax.set_ylabel("silhouette in feature space")
+ax.legend(fontsize=8)
 fig.tight_layout()
+
+# %%
+# The confidence map: the share of runs that agree with the chosen label.
+
+result.confidence.plot(cmap="viridis", vmin=0, vmax=1)
 
 # %%
 # Similarity loadings

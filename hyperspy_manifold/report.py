@@ -255,7 +255,7 @@ def figure_k_scan(result):
         handles += [line, ax2.lines[-1]]
         names += ["silhouette (bold: chosen run)", "no-structure limit"]
     ax.set_xscale("log")
-    ax.legend(handles, names, fontsize=7)
+    ax.legend(handles, names, fontsize=7, loc="lower left")
     fig.tight_layout()
     return fig
 

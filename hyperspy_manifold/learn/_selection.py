@@ -43,8 +43,10 @@ MAX_SILHOUETTE = 3000
 #: On the tuning scenarios: pure Poisson noise of one pattern 0.8x, the weakest
 #: real structure (four zone axes at +-20 deg mistilt) 1.36x.
 STRUCTURE_RATIO = 1.2
-#: k-means cluster counts tried on the structureless reference.
+#: k-means cluster counts tried on the structureless reference, and its size
+#: (the silhouette of k-means on Gaussian data barely depends on the size).
 REFERENCE_K = range(2, 9)
+REFERENCE_SIZE = 1000
 #: Default HDBSCAN ``min_samples`` of the scan: small, so that the tree resolves
 #: small structures (the scan's k decides what counts as a cluster).
 MIN_SAMPLES = 5
@@ -149,9 +151,10 @@ def reference_silhouette(Z: np.ndarray, rng: np.random.Generator) -> float:
     for k in REFERENCE_K:
         if k >= n:
             break
-        labels = KMeans(k, n_init=2, random_state=int(rng.integers(2**31))).fit_predict(
-            G
-        )
+        with single_thread():
+            labels = KMeans(
+                k, n_init=1, max_iter=100, random_state=int(rng.integers(2**31))
+            ).fit_predict(G)
         best = max(best, score(labels))
     return best
 
@@ -162,7 +165,17 @@ def refine(Z: np.ndarray, labels: np.ndarray, seed) -> np.ndarray:
 
     K = int(labels.max()) + 1
     means = np.stack([Z[labels == c].mean(axis=0) for c in range(K)])
-    return KMeans(K, init=means, n_init=1, random_state=seed).fit_predict(Z)
+    with single_thread():
+        return KMeans(K, init=means, n_init=1, random_state=seed).fit_predict(Z)
+
+
+def single_thread():
+    """k-means of a few thousand points in one thread: scikit-learn's OpenMP
+    threads spin against each other on a busy machine (measured 100x slower on
+    2 loaded cores) for work that takes milliseconds."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1)
 
 
 def match_labels(reference: np.ndarray, labels: np.ndarray) -> np.ndarray:
