@@ -465,9 +465,10 @@ def manifold_decomposition(
         HDBSCAN minimum cluster size. ``"auto"`` (the default) chooses the
         partition itself: in each of ``n_runs`` UMAP runs the HDBSCAN tree is
         cut at every k of ``k_range``, noise is given its nearest cluster, and
-        the partition with the largest silhouette in the scaled, PCA-reduced
-        feature space over all runs and k is kept, then refined by k-means in
-        that space when that raises the silhouette; when the silhouette is not
+        every candidate partition and its k-means refinement in the scaled,
+        PCA-reduced feature space are scored by their silhouette there, and the
+        finest partition within 95 % of the best silhouette over all runs and k
+        is kept; when the best silhouette is not
         above 1.2 times that of structureless (Gaussian) data with the same
         variances, every pattern is put in one cluster with a warning (see
         :mod:`hyperspy_manifold.learn._selection`). Every pattern gets a
@@ -711,6 +712,7 @@ def manifold_decomposition(
                 "rule",
                 "run",
                 "silhouette",
+                "best_silhouette",
                 "reference_silhouette",
                 "structure",
                 "refined",
