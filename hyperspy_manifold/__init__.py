@@ -1,11 +1,13 @@
 """hyperspy_manifold: unsupervised structure discovery in 4D-STEM.
 
 Physically motivated transforms of every diffraction pattern (exit-wave power
-cepstrum, radial variance, angular average, rasterised Bragg disks), then manifold
+cepstrum, radial variance, angular average, rasterised Bragg disks, bright-field
+disk), then manifold
 learning, clustering and NMF, returned as ordinary HyperSpy signals.
 """
 
 from hyperspy_manifold.features.bragg import bragg_features_to_image, get_bragg_features
+from hyperspy_manifold.features.bright_field import get_bright_field_features
 from hyperspy_manifold.features.cepstrum import get_cepstrum, get_ring_features
 from hyperspy_manifold.features.lattice import (
     fit_lattice_peaks,
@@ -44,6 +46,7 @@ __all__ = [
     "fit_lattice_peaks",
     "get_angular_average",
     "get_bragg_features",
+    "get_bright_field_features",
     "get_cepstrum",
     "get_lattice_spacings",
     "get_lattice_vectors",

@@ -20,6 +20,7 @@ FEATURES = {
     "angular-average": "angular_average",
     "radial-variance": "radial_variance",
     "bragg": "bragg",
+    "bright-field": "bright_field",
     "raw": "raw",
 }
 METHODS = ("umap-hdbscan", "kmeans", "spectral", "nmf")

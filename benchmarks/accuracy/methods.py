@@ -88,14 +88,61 @@ def ewpc_umap_hdbscan_5pct(signal, seed, true_k=None):
     return np.asarray(labels).reshape(nav)
 
 
+def _nmf_labels(signal, seed, **kwargs):
+    import hyperspy_manifold as hm
+
+    info = hm.bragg_nmf(
+        signal,
+        features="angular_average",
+        random_state=seed,
+        return_info=True,
+        show_progressbar=False,
+        **kwargs,
+    )
+    W = np.nan_to_num(np.asarray(info.W))
+    return np.argmax(W, axis=1).reshape(_nav_shape(signal))
+
+
+def nmf_aa_default(signal, seed, true_k=None):
+    """``bragg_nmf`` on angular-average features, package defaults; every
+    position labelled by its strongest component."""
+    return _nmf_labels(signal, seed)
+
+
+def nmf_aa_average(signal, seed, true_k=None):
+    """As :func:`nmf_aa_default` with average linkage of the merge step."""
+    return _nmf_labels(signal, seed, linkage="average")
+
+
+def nmf_aa_single(signal, seed, true_k=None):
+    """As :func:`nmf_aa_default` with single linkage of the merge step."""
+    return _nmf_labels(signal, seed, linkage="single")
+
+
+def aa_kmeans_truek(signal, seed, true_k):
+    """Angular-average features, min-max scaled, k-means with the true k."""
+    from hyperspy_manifold.learn._features import feature_matrix, feature_signal
+
+    X = _minmax(feature_matrix(feature_signal(signal, "angular_average")))
+    return _kmeans(X, true_k, seed).reshape(_nav_shape(signal))
+
+
+#: Methods compared against ``default`` in the summary.
+BASELINES = ("raw_pca_kmeans_truek", "ewpc_pca_kmeans_truek", "ewpc_umap_hdbscan_5pct")
+
 METHODS = {
     "default": default,
     "raw_pca_kmeans_truek": raw_pca_kmeans_truek,
     "ewpc_pca_kmeans_truek": ewpc_pca_kmeans_truek,
     "ewpc_umap_hdbscan_5pct": ewpc_umap_hdbscan_5pct,
+    "nmf_aa_default": nmf_aa_default,
+    "nmf_aa_single": nmf_aa_single,
+    "nmf_aa_average": nmf_aa_average,
+    "aa_kmeans_truek": aa_kmeans_truek,
 }
-#: Methods compared against ``default`` in the summary.
-BASELINES = ("raw_pca_kmeans_truek", "ewpc_pca_kmeans_truek", "ewpc_umap_hdbscan_5pct")
+#: Methods run when ``--methods`` is not given (the NMF ones are run on request:
+#: ``--methods nmf_aa_single nmf_aa_average aa_kmeans_truek``).
+DEFAULT_METHODS = ("default",) + BASELINES
 
 
 def resolve(name: str):

@@ -257,7 +257,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--methods",
         nargs="+",
-        default=list(registry.METHODS),
+        default=list(registry.DEFAULT_METHODS),
         help="registry names or module:function (default: all registered)",
     )
     parser.add_argument(

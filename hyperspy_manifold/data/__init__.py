@@ -10,9 +10,19 @@ a :class:`GroundTruth` with the label map and what every label is.
   thickness variation, probe overlap at boundaries, descan.
 - :func:`zone_axis_tilt_series`: a few zone axes in stripes, every position
   randomly mistilted (after Shi et al.).
+- :func:`ronchigram_scan`: an atomic-resolution scan whose patterns are a large
+  bright-field disk with the interference of the overlapping disks (a
+  weak-phase-object model, not diffsims), deficiency lines and a DPC shift.
 """
 
+from hyperspy_manifold.data._ronchigram import ronchigram_scan
 from hyperspy_manifold.data._simulate import polycrystalline_film, zone_axis_tilt_series
 from hyperspy_manifold.data._truth import GroundTruth, LabelInfo
 
-__all__ = ["GroundTruth", "LabelInfo", "polycrystalline_film", "zone_axis_tilt_series"]
+__all__ = [
+    "GroundTruth",
+    "LabelInfo",
+    "polycrystalline_film",
+    "ronchigram_scan",
+    "zone_axis_tilt_series",
+]

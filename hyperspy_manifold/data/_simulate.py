@@ -495,13 +495,32 @@ def _scene(
 
 
 def _signal(scene, optics, nav_shape, scan_step, lazy, title, element):
-    """Render and wrap as a calibrated ManifoldDiffraction2D (pyxem centre convention:
-    centre pixel = -offset / scale)."""
+    """Render and wrap as a calibrated ManifoldDiffraction2D."""
+    # Convergence semi-angle (mrad) that makes the direct beam this many pixels wide.
+    alpha = optics.disk_radius * optics.k_scale * optics.wavelength * 1e3
+    return calibrated_scan(
+        render(scene, nav_shape, lazy),
+        scan_step,
+        optics.k_scale,
+        optics.centre,
+        title,
+        beam_energy=optics.voltage,
+        convergence_angle=alpha,
+        elements=[element],
+    )
+
+
+def calibrated_scan(
+    data, scan_step, k_scale, centre, title, *, beam_energy, convergence_angle, elements
+):
+    """Wrap ``(ny, nx, d, d)`` counts (numpy or dask) as a calibrated
+    ManifoldDiffraction2D (or its lazy twin): scan axes x, y in nm, detector axes
+    kx, ky in 1/Å with zero on pixel ``centre`` (pyxem's convention: centre pixel
+    = -offset / scale)."""
+    import dask.array as da
     import hyperspy.api as hs
 
-    data = render(scene, nav_shape, lazy)
-    ny, nx = nav_shape
-    d = optics.detector
+    ny, nx, d = data.shape[0], data.shape[1], data.shape[-1]
     nav = [
         {"name": name, "units": "nm", "scale": float(scan_step), "size": n}
         for name, n in (("y", ny), ("x", nx))
@@ -510,23 +529,23 @@ def _signal(scene, optics, nav_shape, scan_step, lazy, title, element):
         {
             "name": name,
             "units": "1/Å",
-            "scale": optics.k_scale,
-            "offset": -optics.centre * optics.k_scale,
+            "scale": k_scale,
+            "offset": -centre * k_scale,
             "size": d,
         }
         for name in ("ky", "kx")
     ]
     s = hs.signals.Signal2D(data, axes=nav + sig)
-    if lazy:
+    if isinstance(data, da.Array):
         s = s.as_lazy()
     s.set_signal_type("manifold")
     s.metadata.General.title = title
     s.metadata.Signal.quantity = "Intensity (counts)"
-    s.metadata.set_item("Acquisition_instrument.TEM.beam_energy", optics.voltage)
-    # Convergence semi-angle (mrad) that makes the direct beam this many pixels wide.
-    alpha = optics.disk_radius * optics.k_scale * optics.wavelength * 1e3
-    s.metadata.set_item("Acquisition_instrument.TEM.convergence_angle", alpha)
-    s.metadata.set_item("Sample.elements", [element])
+    s.metadata.set_item("Acquisition_instrument.TEM.beam_energy", beam_energy)
+    s.metadata.set_item(
+        "Acquisition_instrument.TEM.convergence_angle", convergence_angle
+    )
+    s.metadata.set_item("Sample.elements", list(elements))
     return s
 
 

@@ -1,8 +1,7 @@
 """From a signal and a feature name to the (patterns x features) matrix.
 
 The one place where learn/ turns ``features=`` into numbers: a transform name
-(computed with its defaults plus ``feature_kwargs``), ``"auto"`` (a transform
-chosen from the data by :func:`choose_features`), ``"raw"`` (the patterns
+(computed with its defaults plus ``feature_kwargs``), ``"raw"`` (the patterns
 themselves, flattened), or a signal with the same navigation shape.  Also the
 one place for feature scaling.
 """
@@ -12,9 +11,7 @@ from __future__ import annotations
 import dask.array as da
 import numpy as np
 
-from hyperspy_manifold._docstrings import fill_docstring
 from hyperspy_manifold.features._base import (
-    METADATA_NODE,
     check_choice,
     compute,
     navigation_shape,
@@ -28,98 +25,10 @@ FEATURE_NAMES = (
     "bright_field",
     "raw",
 )
-#: ``features=`` values: a transform name or ``"auto"`` (see :func:`choose_features`).
-FEATURE_CHOICES = FEATURE_NAMES + ("auto",)
 SCALINGS = ("minmax", "standard", None)
 
 #: Default annulus of the cepstrum ring features, in pixels from zero quefrency.
 CEPSTRUM_RING_PIXELS = (3, None)
-
-#: :func:`choose_features` picks ``"bright_field"`` when the bright-field disk of
-#: the mean pattern has at least this radius over the detector half-width ...
-BRIGHT_FIELD_MIN_RADIUS_RATIO = 0.2
-#: ... holds at least this share of the intensity ...
-BRIGHT_FIELD_MIN_INTENSITY_SHARE = 0.5
-#: ... and is a disk, not a diffuse halo: its mean intensity is at least this
-#: many times that in a ring just outside it.
-BRIGHT_FIELD_MIN_EDGE_CONTRAST = 2.0
-
-
-@fill_docstring
-def choose_features(
-    s, center=None, signal_mask=None, navigation_mask=None, show_progressbar=None
-) -> tuple[str, str]:
-    """Choose the feature transform for a scan: ``"bright_field"`` or ``"cepstrum"``.
-
-    Atomic-resolution, ronchigram and CBED scans have a large bright-field (BF)
-    disk whose inside and shift change with the probe position; nanobeam spot
-    patterns and amorphous/crystalline mixtures have a small direct beam and
-    their information in the diffracted spots and rings.  The BF disk is measured
-    on the mean of at most 256 scan positions drawn with a fixed seed (see
-    :func:`~hyperspy_manifold.features.bright_field.measure_bright_field_disk`):
-    ``"bright_field"`` when its radius is at least 0.2 of the detector
-    half-width, it holds at least half of the intensity and its mean is at least
-    twice that just outside it (a disk, not a diffuse halo); else ``"cepstrum"``.
-
-    Parameters
-    ----------
-    s : BaseSignal
-        4D-STEM data (two signal axes), eager or lazy.
-    center, signal_mask, navigation_mask
-        As in :func:`~hyperspy_manifold.get_bright_field_features`.
-    %(show_progressbar)s
-
-    Returns
-    -------
-    name : str
-        ``"bright_field"`` or ``"cepstrum"``.
-    reason : str
-        One line with the measured numbers and the thresholds.
-
-    Examples
-    --------
-    >>> import hyperspy_manifold as hm
-    >>> from hyperspy_manifold.data import ronchigram_scan
-    >>> s, truth = ronchigram_scan(shape=(6, 6))
-    >>> name, reason = hm.choose_features(s)
-    >>> name
-    'bright_field'
-    >>> reason
-    'bright-field disk radius 0.6 of the detector half-width (>= 0.2), 93% of the intensity (>= 50%), 8.3 x the intensity just outside (>= 2): a ronchigram/CBED-like scan'
-    """
-    from hyperspy_manifold.features.bright_field import measure_bright_field_disk
-
-    try:
-        disk = measure_bright_field_disk(
-            s, center, signal_mask, navigation_mask, show_progressbar
-        )
-    except ValueError as error:
-        if "flat" not in str(error):
-            raise
-        return "cepstrum", "no bright-field disk: the mean pattern is flat"
-    failed = [
-        what
-        for what, ok in (
-            ("disk too small", disk.radius_ratio >= BRIGHT_FIELD_MIN_RADIUS_RATIO),
-            (
-                "too little intensity in it",
-                disk.intensity_share >= BRIGHT_FIELD_MIN_INTENSITY_SHARE,
-            ),
-            ("no sharp edge", disk.edge_contrast >= BRIGHT_FIELD_MIN_EDGE_CONTRAST),
-        )
-        if not ok
-    ]
-    numbers = (
-        f"bright-field disk radius {disk.radius_ratio:.2g} of the detector "
-        f"half-width (>= {BRIGHT_FIELD_MIN_RADIUS_RATIO:g}), "
-        f"{disk.intensity_share:.0%} of the intensity "
-        f"(>= {BRIGHT_FIELD_MIN_INTENSITY_SHARE:.0%}), "
-        f"{disk.edge_contrast:.2g} x the intensity just outside "
-        f"(>= {BRIGHT_FIELD_MIN_EDGE_CONTRAST:g})"
-    )
-    if not failed:
-        return "bright_field", numbers + ": a ronchigram/CBED-like scan"
-    return "cepstrum", f"{numbers}: not ronchigram/CBED-like ({', '.join(failed)})"
 
 
 def feature_signal(s, features="cepstrum", feature_kwargs=None, show_progressbar=None):
@@ -131,12 +40,7 @@ def feature_signal(s, features="cepstrum", feature_kwargs=None, show_progressbar
         Patterns (two signal axes) or, for a signal ``features``, anything with the
         same navigation shape.
     features : str or BaseSignal
-        One of ``FEATURE_NAMES``, ``"auto"`` or a signal with the navigation shape
-        of ``s``.  ``"auto"`` runs :func:`choose_features` (``center`` and
-        ``signal_mask`` of ``feature_kwargs`` go to it too), computes the chosen
-        transform with ``feature_kwargs``, and records the choice and its reason
-        in ``metadata.HyperspyManifold.features_choice`` and ``features_reason``
-        of the returned signal.
+        One of ``FEATURE_NAMES`` or a signal with the navigation shape of ``s``.
     feature_kwargs : dict, optional
         Passed to the transform.  For ``"cepstrum"``: keys of ``get_cepstrum`` plus
         ``inner``/``outer`` (pixels) of the ring; default ring from 3 pixels to a
@@ -154,20 +58,9 @@ def feature_signal(s, features="cepstrum", feature_kwargs=None, show_progressbar
         return features
     if not isinstance(features, str):
         raise TypeError(
-            f"`features` must be one of {FEATURE_CHOICES} or a signal, got {type(features).__name__}."
+            f"`features` must be one of {FEATURE_NAMES} or a signal, got {type(features).__name__}."
         )
-    check_choice("features", features, FEATURE_CHOICES)
-    if features == "auto":
-        name, reason = choose_features(
-            s,
-            center=kwargs.get("center"),
-            signal_mask=kwargs.get("signal_mask"),
-            show_progressbar=show_progressbar,
-        )
-        f = feature_signal(s, name, kwargs, show_progressbar)
-        f.metadata.set_item(f"{METADATA_NODE}.features_choice", name)
-        f.metadata.set_item(f"{METADATA_NODE}.features_reason", reason)
-        return f
+    check_choice("features", features, FEATURE_NAMES)
     if features == "raw":
         return s
     if features == "cepstrum":

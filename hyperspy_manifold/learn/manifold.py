@@ -425,8 +425,15 @@ def manifold_decomposition(
         4D-STEM data (two signal axes, at least one navigation axis), eager or lazy.
     features : str or BaseSignal
         ``"cepstrum"`` (ring of the exit-wave power cepstrum), ``"radial_variance"``,
-        ``"angular_average"``, ``"bragg"``, ``"raw"`` (the patterns themselves) or a
-        feature signal with the navigation shape of ``s``.
+        ``"angular_average"``, ``"bragg"``, ``"bright_field"`` (the bright-field
+        disk and its first moments), ``"raw"`` (the patterns themselves) or a
+        feature signal with the navigation shape of ``s``. The default, the
+        cepstrum, was measured to work on nanobeam spot patterns, on
+        amorphous/crystalline mixtures and on atomic-resolution ronchigram scans
+        (``benchmarks/accuracy``, :func:`~hyperspy_manifold.data.ronchigram_scan`):
+        it follows lattice spacings and directions, not spot intensities or
+        where fringes sit. ``"bright_field"`` suits regions that differ by the
+        disk's shift or intensity rather than by lattice.
     feature_kwargs : dict, optional
         Keywords of the feature transform.
     scaling : {"minmax", "standard", None}
