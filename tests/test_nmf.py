@@ -144,6 +144,7 @@ def test_min_components_is_a_floor(scan):
         features="raw",
         n_components=20,
         merge_threshold=0.0,
+        linkage="single",  # every pair merges: only the floor stops it
         n_models=2,
         min_components=4,
         random_state=0,

@@ -17,10 +17,10 @@ merged group, until no pair of maps correlates.  Two fixes to the reference code
 
 Two additions: the starts are ranked after a few solver iterations and only the
 best is run to convergence (``screening_iter``; 25 full fits per round would not
-fit a 100 x 100 scan in a minute), and ``linkage="average"`` merges a group only
-when its mean pairwise correlation reaches the threshold, because connected
-groups can chain distinct grains through a few broad maps when the start is
-heavily over-split.
+fit a 100 x 100 scan in a minute), and ``linkage="average"`` (the default of
+:func:`bragg_nmf`) merges a group only when its mean pairwise correlation
+reaches the threshold, because connected groups can chain distinct grains
+through a few broad maps when the start is heavily over-split.
 """
 
 from __future__ import annotations
@@ -475,7 +475,7 @@ def bragg_nmf(
     max_iterations: int = 10,
     min_components: int = 1,
     screening_iter: int | None = 30,
-    linkage: str = "single",
+    linkage: str = "average",
     scaling: str | None = "minmax",
     nmf_kwargs: dict | None = None,
     navigation_mask=None,
@@ -533,11 +533,15 @@ def bragg_nmf(
         then fitted to all positions and run to convergence (``max_iter``
         iterations in all).  None runs every start on all positions to
         convergence (the papers' procedure; about ``n_models`` times slower).
-    linkage : {"single", "average", "complete"}
+    linkage : {"average", "single", "complete"}
         How correlated maps form groups (:func:`correlated_groups`): "single"
         merges every connected chain of pairs with r >= ``merge_threshold``
-        (the papers' method); "average" needs a mean pairwise r >= the threshold
-        and does not let a few broad maps chain many grains together.
+        (the papers' method); "average" (the default) needs a mean pairwise r >=
+        the threshold and does not let a few broad maps chain many grains
+        together. On the tuning split of ``benchmarks/accuracy`` (13 scenarios,
+        angular-average features) "average" scored as well as or better than
+        "single" on every scenario (median ARI 0.741 against 0.735; a line scan
+        0.74 against 0.33).
     scaling : {"minmax", None}
         Feature scaling; with None the features must already be non-negative.
     nmf_kwargs : dict, optional
