@@ -23,24 +23,13 @@ from hyperspy_manifold.features._base import (
     map_patterns,
     pattern_stack,
 )
+from hyperspy_manifold.features._units import real_space_units
 from hyperspy_manifold.kernels.cepstrum import (
     NON_FINITE_MESSAGE,
     WINDOWS,
     cepstrum,
     cepstrum_window,
 )
-
-_INVERSE_UNITS = {
-    "1/Å": "Å",
-    "1/A": "Å",
-    "Å^-1": "Å",
-    "Å$^{-1}$": "Å",
-    "A^-1": "Å",
-    "1/nm": "nm",
-    "nm^-1": "nm",
-    "nm$^{-1}$": "nm",
-    "1/m": "m",
-}
 
 
 def quefrency_axis(axis, name: str) -> dict:
@@ -50,8 +39,7 @@ def quefrency_axis(axis, name: str) -> dict:
     quefrency sits at index N // 2 (numpy's fftshift convention).
     """
     n = axis.size
-    units = axis.units if isinstance(axis.units, str) else ""
-    real_units = _INVERSE_UNITS.get(units.strip())
+    real_units = real_space_units(axis)
     if real_units is None:
         scale, real_units = 1.0, "px"
     else:
