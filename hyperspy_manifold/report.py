@@ -336,10 +336,8 @@ def save_results(
     dict
         The summary written to ``summary.json``.
     """
-    import matplotlib
-
-    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo"):
-        matplotlib.use("Agg")
+    # The caller's matplotlib backend is left alone: every figure is saved to a
+    # file by its format and closed (none is shown), whatever the backend.
     import matplotlib.pyplot as plt
 
     out = Path(out_dir)

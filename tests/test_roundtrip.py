@@ -306,6 +306,7 @@ RESULT_PARTS = [
     "mean_minus_global",
     "global_mean",
     "k_scan",
+    "confidence",
     "features",
 ]
 
@@ -412,6 +413,22 @@ def test_save_results_restores_every_part(manifold, tmp_path):
     parameters = json.loads(stored.parameters)
     assert parameters["algorithm"] == result.parameters["algorithm"] == "hdbscan"
     assert parameters["min_cluster_size"] == result.parameters["min_cluster_size"]
+    assert parameters["selection"]["rule"] == result.selection["rule"]
+
+
+def test_save_results_keeps_the_callers_matplotlib_backend(manifold, tmp_path):
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    _, result = manifold
+    before = matplotlib.get_backend()
+    plt.switch_backend("ps")  # a non-interactive backend that is not Agg
+    try:
+        hm.save_results(result, tmp_path / "out")
+        assert matplotlib.get_backend().lower() == "ps"
+        assert (tmp_path / "out" / "labels.png").stat().st_size > 0
+    finally:
+        plt.switch_backend(before)
 
 
 # ------------------------------------------------------------ region tables
