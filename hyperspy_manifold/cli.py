@@ -176,6 +176,7 @@ def run_pipeline(
     truth=None,
     extra_summary=None,
     html=False,
+    rings=None,
 ):
     """Features -> learning -> similarity -> files.  Returns the summary dict."""
     import numpy as np
@@ -191,6 +192,8 @@ def run_pipeline(
         "radial_variance",
     ):
         feature_kwargs["signal_mask"] = signal_mask
+    if rings is not None:
+        feature_kwargs["rings"] = rings
     algorithm = {
         "umap-hdbscan": "hdbscan",
         "kmeans": "kmeans",
@@ -341,6 +344,13 @@ def build_parser():
         help="fit on a random subsample of N patterns",
     )
     c.add_argument(
+        "--rings",
+        default=None,
+        help="ring edges of the angular-average features, comma-separated radii in "
+        "the detector's calibrated units, e.g. 0.2,0.5,0.8 (default: found from "
+        "the data)",
+    )
+    c.add_argument(
         "--signal-index",
         type=int,
         default=None,
@@ -424,10 +434,30 @@ def demo(args):
     return 0
 
 
+def parse_rings(text, features):
+    """``--rings r0,r1,...`` as a list of floats; only for angular-average features."""
+    if text is None:
+        return None
+    if features != "angular-average":
+        raise CLIError(
+            f"--rings applies to --features angular-average, not {features!r}"
+        )
+    try:
+        edges = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise CLIError(
+            f"--rings must be comma-separated radii, e.g. 0.2,0.5,0.8; got {text!r}"
+        ) from None
+    if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:])):
+        raise CLIError(f"--rings must be at least two increasing radii, got {text!r}")
+    return edges
+
+
 def cluster(args):
     if args.n_fit is not None and args.n_fit < 2:
         raise CLIError(f"--n-fit must be >= 2, got {args.n_fit}")
     center = parse_center(args.center)
+    rings = parse_rings(args.rings, args.features)
     t0 = time.perf_counter()
     with _dask_client(args.scheduler, args.workers):
         _say(args.quiet, f"Loading {args.file} (lazy) ...")
@@ -445,6 +475,7 @@ def cluster(args):
             quiet=args.quiet,
             extra_summary={"input": str(args.file)},
             html=args.html,
+            rings=rings,
         )
     print(
         f"clusters: {info['n_clusters']}  noise: {info['noise_positions']}  "

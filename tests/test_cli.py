@@ -137,6 +137,19 @@ def test_cluster_with_center_and_polar_features(tmp_path):
     assert code == 0
 
 
+@pytest.mark.parametrize("rings", [None, "0.2,0.5,0.8"])
+def test_cluster_angular_average_on_a_spot_pattern_file(tmp_path, rings):
+    # rings found from the data (the equal-ring fallback: the file has no ring
+    # minimum) or given in the detector's calibrated units
+    extra = [] if rings is None else ["--rings", rings]
+    out = tmp_path / "o"
+    args = ["cluster", str(DATA / "nanomegas_test1.blo"), "--features"]
+    args += ["angular-average", "--out", str(out), "--quiet", *extra]
+    assert cli.main(args) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["features"] == "angular_average"
+
+
 @pytest.mark.parametrize(
     "make, match",
     [
@@ -167,6 +180,9 @@ def test_cluster_fails_cleanly(tmp_path, capsys, make, match):
         (["--center", "1,2,3"], "--center"),
         (["--center", "9999,5"], "outside"),
         (["--n-fit", "1"], "--n-fit"),
+        (["--rings", "0.2,0.5"], "--rings applies to --features angular-average"),
+        (["--features", "angular-average", "--rings", "a,b"], "comma-separated"),
+        (["--features", "angular-average", "--rings", "0.5,0.2"], "increasing"),
     ],
 )
 def test_cluster_bad_options(tmp_path, capsys, args, match):

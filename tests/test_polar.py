@@ -2,6 +2,7 @@
 agreement, masks, errors, and agreement with pyxem's polar transform."""
 
 import pickle
+from pathlib import Path
 
 import dask.array as da
 import hyperspy.api as hs
@@ -10,6 +11,8 @@ import pytest
 
 import hyperspy_manifold as hm
 from hyperspy_manifold.kernels.polar import polar_operator, radial_variance
+
+DATA = Path(__file__).parent / "data"
 
 
 def _coords(shape, center=None):
@@ -167,6 +170,46 @@ def test_auto_rings_at_profile_minima(lazy):
         2,
         2,
     )
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_auto_rings_fall_back_to_equal_rings_on_spot_patterns(lazy):
+    # A direct beam and spots whose radial profile falls monotonically (no
+    # minimum between the beam and the spots): auto rings cannot be found, so
+    # three rings of equal width from the beam edge to the detector edge, named
+    # in a warning.
+    shape = (64, 64)
+    dy, dx = _coords(shape)
+    beam = 100 * np.exp(-(dy**2 + dx**2) / (2 * 4.0**2))
+    halo = 5 * np.exp(-np.hypot(dy, dx) / 12)
+    patterns = [
+        beam + halo + _spots(shape, 20, [a, a + 90, a + 180, a + 270]) for a in (0, 30)
+    ]
+    s = _scan(np.reshape(patterns, (1, 2, *shape)), lazy, scale=0.02, units="1/Å")
+    with pytest.warns(UserWarning, match="3 rings of equal width.*inner edges"):
+        aa = hm.get_angular_average(s, angle_step=10)
+    edges = np.asarray(aa.metadata.HyperspyManifold.angular_average.ring_edges_pixels)
+    assert edges.shape == (3, 2)
+    widths = edges[:, 1] - edges[:, 0]
+    np.testing.assert_allclose(widths, widths[0])
+    assert 3 <= edges[0, 0] <= 8  # just outside the beam's half maximum (~4.7 px)
+    assert edges[-1, 1] == pytest.approx(31.5, abs=0.6)
+    # the two orientations of the spots differ in the features
+    values = _values(aa).reshape(2, -1)
+    assert not np.allclose(values[0], values[1])
+    with pytest.warns(UserWarning, match="2 rings of equal width"):
+        hm.get_angular_average(s, angle_step=10, n_rings=2)
+
+
+def test_auto_rings_on_real_spot_patterns():
+    # The real NanoMegas and Merlin files have no ring minimum (issue 13, item 4).
+    for name in ("nanomegas_test1.blo", "test_CL30cm.mib"):
+        s = hs.load(DATA / name)
+        s.set_signal_type("manifold")
+        s.calibration.center = None
+        with pytest.warns(UserWarning, match="rings of equal width"):
+            aa = hm.get_angular_average(s)
+        assert np.isfinite(_values(aa)).all()
 
 
 @pytest.mark.parametrize("lazy", [False, True])

@@ -20,6 +20,7 @@ convention).
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -290,12 +291,35 @@ def _auto_rings(s, geometry, n_rings, show_progressbar):
     radii = np.arange(n_profile) + 0.5
     rings = find_ring_edges(profile, radii, n_rings=n_rings, outer=geometry.r_max)
     if rings.shape[0] == 0:
-        raise ValueError(
-            "`rings='auto'` found no ring: the radial profile of the maximum pattern "
-            "has no clear minimum. Give the ring edges explicitly, e.g. "
-            "`rings=[r0, r1, r2]`."
+        rings = equal_rings(profile, radii, geometry.r_max, n_rings or FALLBACK_RINGS)
+        edges = ", ".join(f"{r * geometry.scale:.3g}" for r in rings[:, 0])
+        warnings.warn(
+            "`rings='auto'` found no minimum in the radial profile of the maximum "
+            "pattern (spot patterns often have none): using "
+            f"{rings.shape[0]} rings of equal width from the edge of the direct "
+            f"beam to the detector edge, inner edges {edges} "
+            f"{geometry.units or 'px'}. Give `rings=[r0, r1, ...]` to choose them.",
+            UserWarning,
         )
     return rings, profile
+
+
+#: Rings of the fallback of ``rings="auto"`` when the profile has no minimum.
+FALLBACK_RINGS = 3
+
+
+def equal_rings(profile, radii, r_max, n_rings) -> np.ndarray:
+    """``(n_rings, 2)`` rings of equal width from the direct beam to ``r_max``.
+
+    The direct beam ends where the profile of the maximum pattern has first
+    fallen below half of its central value (at least one pixel out).
+    """
+    below = np.flatnonzero(profile < 0.5 * profile[0])
+    inner = max(float(radii[below[0]]) if below.size else float(radii[0]), 1.0)
+    if inner >= r_max:
+        inner = 0.5 * r_max
+    edges = np.linspace(inner, r_max, int(n_rings) + 1)
+    return np.stack([edges[:-1], edges[1:]], axis=1)
 
 
 def _given_rings(rings, geometry):
