@@ -450,6 +450,15 @@ def test_selection_calls_gaussian_noise_one_cluster(seed):
     assert (info["labels"] == 0).all() and (info["confidence"] == 1).all()
 
 
+def test_finest_near_best_also_for_negative_silhouettes():
+    from hyperspy_manifold.learn._selection import finest_near_best
+
+    items = [(0.40, 3), (0.39, 5), (0.30, 9)]
+    assert finest_near_best(items, 0.40) == (0.39, 5)
+    items = [(-0.10, 2), (-0.104, 4), (-0.3, 9)]
+    assert finest_near_best(items, -0.10) == (-0.104, 4)
+
+
 def test_match_and_relabel():
     ref = np.array([0, 0, 1, 1, 2, 2])
     np.testing.assert_array_equal(match_labels(ref, np.array([5, 5, 7, 7, 9, 9])), ref)

@@ -223,7 +223,8 @@ def finest_near_best(items, best_sil):
     costs little), and it is a noisy estimate; among the partitions it cannot
     tell from the best, the finest keeps every structure it can resolve.
     """
-    near = [item for item in items if item[0] >= TOLERANCE * best_sil]
+    floor = best_sil - (1 - TOLERANCE) * abs(best_sil)  # also for a negative best
+    near = [item for item in items if item[0] >= floor]
     return max(near, key=lambda item: (item[1], item[0]))
 
 
@@ -248,7 +249,8 @@ def select_partition(Z, embeddings, k_values, min_samples, rng) -> dict:
         ``labels`` (0..K-1, every pattern), ``hdbscan_labels`` and
         ``probabilities`` (the chosen candidate before noise assignment, -1 =
         noise, and HDBSCAN's membership strengths), ``run``,
-        ``min_cluster_size``, ``silhouette``, ``reference_silhouette``,
+        ``min_cluster_size``, ``silhouette`` (of the chosen partition),
+        ``best_silhouette`` (of all candidates), ``reference_silhouette``,
         ``structure`` (bool), ``refined`` (bool), ``confidence`` (share of runs
         agreeing, per pattern), ``counts`` and ``silhouettes`` (per run, per k),
         ``k_values``, ``rule``.
