@@ -1,4 +1,5 @@
-"""Shared fixtures: headless plotting, quiet progress bars, small analytic data."""
+"""Shared fixtures and the numba warm-up (headless plots and quiet progress bars:
+the repository's conftest.py, shared with the doctests)."""
 
 from pathlib import Path
 
@@ -8,7 +9,6 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from hyperspy.defaults_parser import preferences  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 
@@ -34,14 +34,6 @@ def pytest_configure(config):
         # > 4096 points: UMAP takes pynndescent's (cached) approximate search path
         x = np.random.default_rng(0).random((4200, 3))
         umap.UMAP(n_neighbors=5, n_epochs=5, random_state=0).fit(x).transform(x[:10])
-
-
-@pytest.fixture(autouse=True)
-def _quiet_progressbar():
-    old = preferences.General.show_progressbar
-    preferences.General.show_progressbar = False
-    yield
-    preferences.General.show_progressbar = old
 
 
 @pytest.fixture
@@ -78,3 +70,29 @@ def spot_lattice(
             w = 1.0 if weights is None else weights(h, k)
             out += w * np.exp(-((x - sx) ** 2 + (y - sy) ** 2) / (2 * sigma**2))
     return out
+
+
+def pattern_scan(
+    patterns, lazy=False, chunks=None, scale=None, units=None, offset=None
+):
+    """A ``manifold`` signal of ``(*navigation, ky, kx)`` patterns, detector axes
+    calibrated when ``scale`` is given, lazy with navigation ``chunks`` on request."""
+    import hyperspy.api as hs
+
+    s = hs.signals.Signal2D(np.asarray(patterns))
+    if scale is not None:
+        for ax in s.axes_manager.signal_axes:
+            ax.scale, ax.units = scale, units
+            if offset is not None:
+                ax.offset = offset
+    s.set_signal_type("manifold")
+    if lazy:
+        s = s.as_lazy()
+        if chunks is not None:
+            s.data = s.data.rechunk(chunks + (-1, -1))
+    return s
+
+
+def values(signal):
+    """The data of an eager or lazy signal as a numpy array."""
+    return np.asarray(signal.data.compute() if signal._lazy else signal.data)

@@ -11,6 +11,8 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 import hyperspy_manifold as hm
+from conftest import pattern_scan
+from conftest import values as _values
 from hyperspy_manifold.data import (
     polycrystalline_film,
     ronchigram_scan,
@@ -33,19 +35,7 @@ def _disk(radius, shift=(0.0, 0.0), value=100.0, supersample=8):
 
 
 def _scan(patterns, lazy=False, chunks=None):
-    s = hs.signals.Signal2D(np.asarray(patterns))
-    for ax in s.axes_manager.signal_axes:
-        ax.scale, ax.offset, ax.units = SCALE, -32 * SCALE, "1/Å"
-    s.set_signal_type("manifold")
-    if lazy:
-        s = s.as_lazy()
-        if chunks is not None:
-            s.data = s.data.rechunk(chunks + (-1, -1))
-    return s
-
-
-def _values(signal):
-    return np.asarray(signal.data.compute() if signal._lazy else signal.data)
+    return pattern_scan(patterns, lazy, chunks, SCALE, "1/Å", -32 * SCALE)
 
 
 # ------------------------------------------------------------------ analytic answers

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 import hyperspy_manifold as hm
+from conftest import pattern_scan as _scan
+from conftest import values as _values
 from hyperspy_manifold.kernels.polar import polar_operator, radial_variance
 
 DATA = Path(__file__).parent / "data"
@@ -35,23 +37,6 @@ def _spots(shape, radius, angles, sigma=1.5, center=None):
         sx, sy = radius * np.cos(a), -radius * np.sin(a)  # rows grow downwards
         out += np.exp(-((dx - sx) ** 2 + (dy - sy) ** 2) / (2 * sigma**2))
     return out
-
-
-def _scan(patterns, lazy=False, chunks=None, scale=None, units=None):
-    s = hs.signals.Signal2D(np.asarray(patterns))
-    if scale is not None:
-        for ax in s.axes_manager.signal_axes:
-            ax.scale, ax.units = scale, units
-    s.set_signal_type("manifold")
-    if lazy:
-        s = s.as_lazy()
-        if chunks is not None:
-            s.data = s.data.rechunk(chunks + (-1, -1))
-    return s
-
-
-def _values(signal):
-    return np.asarray(signal.data.compute() if signal._lazy else signal.data)
 
 
 @pytest.mark.parametrize("lazy", [False, True])

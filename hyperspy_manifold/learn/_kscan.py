@@ -20,22 +20,25 @@ import warnings
 
 import numpy as np
 
+#: Number of k values of the default geometric scan.
+N_SCAN = 40
 
-def default_k_range(n: int, n_neighbors: int = 50) -> np.ndarray:
-    """The default scan: geometric, from 5 to a quarter of the ``n`` patterns.
 
-    See :func:`hyperspy_manifold.learn._selection.default_scan`; ``n_neighbors``
-    is accepted for compatibility and not used.
+def default_k_range(n: int) -> np.ndarray:
+    """Geometric scan of ``min_cluster_size`` from 5 to a quarter of the patterns.
+
+    A quarter: four equal structures are the coarsest partition the scan must
+    still reach; 5 patterns: the smallest structure worth a cluster.
     """
-    from hyperspy_manifold.learn._selection import default_scan
+    lo = min(5, max(2, n // 4))
+    hi = max(lo, n // 4)
+    return np.unique(np.geomspace(lo, hi, N_SCAN).round().astype(int))
 
-    return default_scan(n)
 
-
-def check_k_range(k_range, n: int, n_neighbors: int = 50) -> np.ndarray:
+def check_k_range(k_range, n: int) -> np.ndarray:
     """``k_range`` (None, a ``range`` or a sequence of ints) as a sorted int array."""
     if k_range is None:
-        return default_k_range(n, n_neighbors)
+        return default_k_range(n)
     try:
         ks = np.unique(np.asarray(list(k_range), dtype=float))
     except (TypeError, ValueError):

@@ -28,7 +28,9 @@ class ManifoldResult:
         length ``n_components``; NaN at masked positions.
     probabilities : BaseSignal
         Membership strength in [0, 1] (HDBSCAN ``probabilities_``; 0 for noise;
-        1 for k-means and spectral clustering); NaN at masked positions.
+        1 for k-means and spectral clustering; with ``n_fit``, the share of the
+        neighbours' votes won by patterns labelled by a vote); NaN at masked
+        positions.
     cluster_means, cluster_stds, mean_minus_global : BaseSignal
         Stacks of patterns in data space, navigation axis "Cluster index": rows
         0..K-1 are the clusters in label order, then one last row for the noise

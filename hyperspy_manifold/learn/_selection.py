@@ -62,19 +62,6 @@ REFERENCE_SIZE = 1000
 #: Default HDBSCAN ``min_samples`` of the scan: small, so that the tree resolves
 #: small structures (the scan's k decides what counts as a cluster).
 MIN_SAMPLES = 5
-#: Number of k values of the default geometric scan.
-N_SCAN = 40
-
-
-def default_scan(n: int) -> np.ndarray:
-    """Geometric scan of ``min_cluster_size`` from 5 to a quarter of the patterns.
-
-    A quarter: four equal structures are the coarsest partition the scan must
-    still reach; 5 patterns: the smallest structure worth a cluster.
-    """
-    lo = min(5, max(2, n // 4))
-    hi = max(lo, n // 4)
-    return np.unique(np.geomspace(lo, hi, N_SCAN).round().astype(int))
 
 
 def assign_noise(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:

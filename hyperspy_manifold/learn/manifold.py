@@ -222,11 +222,6 @@ def _cluster(
         return clusterer.labels_.astype(int), np.ones(n), clusterer
     import hdbscan
 
-    if min_samples is not None and min_samples >= n:
-        raise ValueError(
-            f"`min_samples` must be smaller than the number of clustered patterns "
-            f"({n}), got {min_samples}."
-        )
     clusterer = hdbscan.HDBSCAN(
         min_cluster_size=int(min_cluster_size),
         min_samples=min_samples,
@@ -239,10 +234,11 @@ def _cluster(
     )
 
 
-class _FeatureVote:
-    """Labels new patterns by a vote of their nearest fitted patterns in the
-    scaled (PCA-reduced) feature space, where the automatic partition was chosen;
-    the strength is the share of the votes won."""
+class _NeighbourVote:
+    """Labels new points by a vote of their 10 nearest fitted points; the
+    strength is the share of the votes won. The automatic partition votes in the
+    scaled (PCA-reduced) feature space, where it was chosen; spectral clustering
+    (no out-of-sample rule) in the embedding."""
 
     def __init__(self, Z, labels, n_neighbors=10):
         from sklearn.neighbors import KNeighborsClassifier
@@ -256,7 +252,7 @@ class _FeatureVote:
         return self.knn.classes_[best].astype(int), proba[np.arange(len(Z)), best]
 
 
-def _select(embedders, X, k_range, min_samples, seed, n_neighbors):
+def _select(embedders, X, k_range, min_samples, seed):
     """Automatic partition over the runs (see :mod:`._selection`).
 
     Returns ``(labels, probabilities, embedder of the chosen run, its
@@ -270,14 +266,9 @@ def _select(embedders, X, k_range, min_samples, seed, n_neighbors):
     reduced = (first.scaler_, first.pca_, Z)
     embeddings = [e.fit_transform(X, reduced=reduced) for e in embedders]
     n = Z.shape[0]
-    k_values = check_k_range(k_range, n, n_neighbors)
+    k_values = check_k_range(k_range, n)
     if min_samples is None:
         min_samples = max(1, min(MIN_SAMPLES, n - 1, int(k_values[0])))
-    elif min_samples >= n:
-        raise ValueError(
-            f"`min_samples` must be smaller than the number of clustered patterns "
-            f"({n}), got {min_samples}."
-        )
     info = select_partition(
         Z, embeddings, k_values, min_samples, np.random.default_rng(seed)
     )
@@ -303,8 +294,8 @@ def _predictor(clusterer, algorithm, emb_fit, labels_fit):
     """Function labelling new embedded points: ``emb -> (labels, strengths)``.
 
     HDBSCAN: ``approximate_predict`` (noise stays -1); k-means: nearest centre;
-    spectral clustering (no out-of-sample rule): majority of the 10 nearest fitted
-    points.
+    spectral clustering (no out-of-sample rule): :class:`_NeighbourVote` in the
+    embedding.
     """
     if algorithm == "hdbscan":
         import hdbscan
@@ -316,11 +307,7 @@ def _predictor(clusterer, algorithm, emb_fit, labels_fit):
         return predict
     if algorithm == "kmeans":
         return lambda emb: (clusterer.predict(emb).astype(int), np.ones(len(emb)))
-    from sklearn.neighbors import KNeighborsClassifier
-
-    knn = KNeighborsClassifier(n_neighbors=min(10, len(emb_fit)))
-    knn.fit(emb_fit, labels_fit)
-    return lambda emb: (knn.predict(emb).astype(int), np.ones(len(emb)))
+    return _NeighbourVote(emb_fit, labels_fit)
 
 
 def _stream_rows(F, rows: np.ndarray, show_progressbar):
@@ -595,6 +582,11 @@ def manifold_decomposition(
             UserWarning,
         )
         n_neighbors = n - 1
+    if algorithm == "hdbscan" and min_samples is not None and min_samples >= n:
+        raise ValueError(
+            f"`min_samples` must be smaller than the number of clustered patterns "
+            f"({n}), got {min_samples}."
+        )
     if bootstrap_neighbors is None:
         bootstrap_neighbors = 2 * n_neighbors
     bootstrap_neighbors = min(bootstrap_neighbors, n - 1)
@@ -619,9 +611,9 @@ def manifold_decomposition(
     k_info = None
     if auto:
         labels_fit, prob_fit, embedder, emb_fit, Z_fit, k_info = _select(
-            embedders, X, k_range, min_samples, seed_cluster, n_neighbors
+            embedders, X, k_range, min_samples, seed_cluster
         )
-        clusterer = _FeatureVote(Z_fit, labels_fit)
+        clusterer = _NeighbourVote(Z_fit, labels_fit)
     else:
         embedder = embedders[0]
         emb_fit = embedder.fit_transform(X)
@@ -700,7 +692,7 @@ def manifold_decomposition(
         "metric": metric,
         "n_bootstrap": n_bootstrap,
         "bootstrap_init": bootstrap_init,
-        "bootstrap_neighbors": int(bootstrap_neighbors),
+        "bootstrap_neighbors": int(bootstrap_neighbors) if n_bootstrap else None,
         "algorithm": algorithm,
         "n_clusters": n_clusters_found,
         "random_state": random_state,
