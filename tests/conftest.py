@@ -1,14 +1,12 @@
-"""Shared fixtures and the numba warm-up (headless plots and quiet progress bars:
-the repository's conftest.py, shared with the doctests)."""
+"""Shared fixtures and the numba warm-up; headless plots and quiet progress bars
+come from ``hyperspy_manifold/conftest.py``, shared with the doctests."""
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+from hyperspy_manifold.conftest import _quiet_progress_bars  # noqa: F401
 
 DATA = Path(__file__).parent / "data"
 

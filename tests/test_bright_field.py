@@ -8,11 +8,11 @@ import dask.array as da
 import hyperspy.api as hs
 import numpy as np
 import pytest
+from conftest import pattern_scan
+from conftest import values as _values
 from sklearn.metrics import adjusted_rand_score
 
 import hyperspy_manifold as hm
-from conftest import pattern_scan
-from conftest import values as _values
 from hyperspy_manifold.data import (
     polycrystalline_film,
     ronchigram_scan,

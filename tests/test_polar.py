@@ -8,10 +8,10 @@ import dask.array as da
 import hyperspy.api as hs
 import numpy as np
 import pytest
-
-import hyperspy_manifold as hm
 from conftest import pattern_scan as _scan
 from conftest import values as _values
+
+import hyperspy_manifold as hm
 from hyperspy_manifold.kernels.polar import polar_operator, radial_variance
 
 DATA = Path(__file__).parent / "data"

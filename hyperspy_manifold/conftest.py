@@ -1,6 +1,7 @@
-"""Doctests of the package (``pytest --doctest-modules hyperspy_manifold``): headless
-plots and no progress bars, as in ``tests/conftest.py``, so that the examples in
-the docstrings print what they document."""
+"""pytest setup shared by the doctests of the package (``--doctest-modules``) and
+``tests/``: headless plots and no progress bars, so that the examples in the
+docstrings print what they document. (Shipped in the package, as scikit-learn
+does, so the doctests of an installed copy run the same way.)"""
 
 import matplotlib
 
