@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -149,33 +150,111 @@ def figure_embedding(result):
     return fig
 
 
-def _pattern_grid(stacks, titles, row_names, cmaps):
+#: Panels per row of the pattern grids (more clusters wrap onto further rows).
+GRID_COLUMNS = 6
+#: Gamma of the cluster-mean panels: the direct beam and the faint diffraction
+#: are both visible on one linear colour bar of intensity.
+MEAN_GAMMA = 0.3
+
+
+def _signal_extent(signal):
+    """``imshow`` extent and axis labels of the two signal axes (calibrated)."""
+    from hyperspy_manifold.explore import _pattern_extent, axis_label
+
+    axes = signal.axes_manager.signal_axes
+    if len(axes) != 2:
+        return None, ("", "")
+    return _pattern_extent(signal), (axis_label(axes[0]), axis_label(axes[1]))
+
+
+def direct_beam_mask(pattern: np.ndarray) -> np.ndarray:
+    """Pixels of the direct beam in a (global mean) pattern: the connected region
+    around the brightest pixel above half its intensity, grown by a few pixels
+    (its tail), so that it does not set the colour scale of differences."""
+    from scipy import ndimage
+
+    img = np.nan_to_num(np.asarray(pattern, dtype=np.float64))
+    if img.ndim != 2 or not np.isfinite(img).all() or img.max() <= img.min():
+        return np.zeros(img.shape, dtype=bool)
+    floor = np.median(img)
+    bright = img - floor >= 0.5 * (img.max() - floor)
+    regions, _ = ndimage.label(bright)
+    peak = regions[np.unravel_index(np.argmax(img), img.shape)]
+    grow = max(1, round(max(img.shape) / 64))
+    return ndimage.binary_dilation(regions == peak, iterations=grow)
+
+
+def _pattern_grid(stacks, titles, row_names, styles, extent=None, axis_names=None):
+    """Panels of several stacks of images, ``GRID_COLUMNS`` per row, one colour bar
+    per stack (one shared scale, so panels compare).
+
+    ``styles`` holds, per stack, ``(cmap, norm, colour bar label)``; masked
+    array values are drawn light grey.  With ``extent`` the panels are in
+    calibrated units, labelled on the first column and the last row.
+    """
+    import matplotlib
     import matplotlib.pyplot as plt
 
     n = stacks[0].shape[0]
+    cols = min(n, GRID_COLUMNS)
+    rows_per = -(-n // cols)
+    n_rows = rows_per * len(stacks)
+    # panel height follows the images' aspect (wide maps of line-like scans)
+    aspect = min(1.0, max(0.15, stacks[0].shape[-2] / max(stacks[0].shape[-1], 1)))
     fig, axes = plt.subplots(
-        len(stacks), n, figsize=(2.2 * n + 0.5, 2.3 * len(stacks)), squeeze=False
+        n_rows,
+        cols,
+        figsize=(2.3 * cols + 1.4, (2.1 * aspect + 0.6) * n_rows + 0.3),
+        squeeze=False,
+        layout="constrained",
     )
-    for r, (stack, cmap) in enumerate(zip(stacks, cmaps)):
-        for i in range(n):
-            ax = axes[r, i]
-            img = stack[i]
-            if cmap == "RdBu_r":
-                lim = np.nanmax(np.abs(img)) or 1
-                ax.imshow(img, cmap=cmap, vmin=-lim, vmax=lim)
-            else:
-                ax.imshow(img, cmap=cmap)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if r == 0:
-                ax.set_title(titles[i], fontsize=9)
-            if i == 0:
-                ax.set_ylabel(row_names[r], fontsize=9)
-    fig.tight_layout()
+    for r, (stack, (cmap, norm, label)) in enumerate(zip(stacks, styles)):
+        block = axes[r * rows_per : (r + 1) * rows_per]
+        colormap = matplotlib.colormaps[cmap].with_extremes(bad=(0.85, 0.85, 0.85))
+        shown = None
+        for i, ax in enumerate(block.ravel()):
+            if i >= n:
+                ax.set_axis_off()
+                continue
+            shown = ax.imshow(
+                stack[i],
+                cmap=colormap,
+                norm=norm,
+                extent=extent,
+                interpolation="nearest",
+            )
+            first_col, last_row = i % cols == 0, i // cols == rows_per - 1
+            if extent is None or not first_col:
+                ax.set_yticks([])
+            elif axis_names is not None:
+                ax.set_ylabel(axis_names[1], fontsize=8)
+            if extent is None or not (last_row or i + cols >= n):
+                ax.set_xticks([])
+            elif axis_names is not None:
+                ax.set_xlabel(axis_names[0], fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.set_title(
+                f"{titles[i]}" if i else f"{row_names[r]}\n{titles[i]}", fontsize=9
+            )
+        bar = fig.colorbar(shown, ax=block.ravel().tolist(), shrink=0.9)
+        bar.set_label(label, fontsize=8)
+        bar.ax.tick_params(labelsize=7)
     return fig
 
 
+def _finite_limit(values, quantile=99.5) -> float:
+    values = np.abs(np.asarray(values, dtype=np.float64))
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return 1.0
+    return float(np.percentile(values, quantile)) or float(values.max()) or 1.0
+
+
 def figure_cluster_means(result):
+    """Cluster mean patterns (gamma scale) over mean minus the global mean (the
+    direct beam masked, a symmetric scale), calibrated axes, one colour bar each."""
+    from matplotlib.colors import Normalize, PowerNorm
+
     means = np.asarray(result.cluster_means.data, dtype=float)
     diff = np.asarray(result.mean_minus_global.data, dtype=float)
     if means.ndim == 2:  # a single row
@@ -183,23 +262,79 @@ def figure_cluster_means(result):
     titles = [f"cluster {i}" for i in range(result.n_clusters)]
     if result.noise_index is not None:
         titles.append("noise")
-    shown = np.log1p(np.clip(means, 0, None) - min(0.0, float(np.nanmin(means))))
+    shown = np.clip(np.nan_to_num(means), 0, None)
+    top = float(shown.max()) or 1.0
+    # every row's mean minus the global mean gives the global mean back
+    beam = direct_beam_mask(means[0] - diff[0])
+    masked = np.ma.masked_array(diff, np.broadcast_to(beam, diff.shape))
+    lim = _finite_limit(diff[:, ~beam] if (~beam).any() else diff)
+    extent, names = _signal_extent(result.cluster_means)
     return _pattern_grid(
-        [shown, diff],
+        [shown, masked],
         titles,
-        ["log(1 + mean)", "mean - global mean"],
-        ["inferno", "RdBu_r"],
+        ["cluster mean", "mean - global mean"],
+        [
+            ("inferno", PowerNorm(MEAN_GAMMA, vmin=0, vmax=top), "intensity"),
+            (
+                "RdBu_r",
+                Normalize(-lim, lim),
+                "difference (direct beam masked)" if beam.any() else "difference",
+            ),
+        ],
+        extent=extent,
+        axis_names=names,
     )
 
 
 def figure_similarity(result, similarity):
+    """Similarity maps of every cluster on the calibrated scan, one colour bar."""
+    from matplotlib.colors import Normalize
+
+    from hyperspy_manifold.explore import axis_label, navigation_extent
+
     data = np.asarray(similarity.data, dtype=float)
-    if data.ndim == 2:
-        data = data[None]
+    if data.ndim == 1:
+        data = data[None, None]
+    elif data.ndim == 2:
+        data = (
+            data[:, None]
+            if len(similarity.axes_manager.signal_axes) == 1
+            else data[None]
+        )
     titles = [f"cluster {i}" for i in range(result.n_clusters)]
     if result.noise_index is not None:
         titles.append("noise")
-    return _pattern_grid([data], titles[: data.shape[0]], ["similarity"], ["viridis"])
+    axes = similarity.axes_manager.signal_axes
+    extent = navigation_extent(similarity) if len(axes) in (1, 2) else None
+    names = (axis_label(axes[0]), axis_label(axes[1]) if len(axes) == 2 else "")
+    finite = data[np.isfinite(data)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0, 1)
+    return _pattern_grid(
+        [np.ma.masked_invalid(data)],
+        titles[: data.shape[0]],
+        ["similarity"],
+        [("viridis", Normalize(low, high if high > low else low + 1), "similarity")],
+        extent=extent,
+        axis_names=names,
+    )
+
+
+def k_at_edge(result) -> str | None:
+    """Which edge of the scanned range the chosen ``min_cluster_size`` sits on
+    ("lower" or "upper"), or None.  The lower edge only counts where the scan
+    could have gone lower (above HDBSCAN's ``min_samples``)."""
+    if result.k_scan is None:
+        return None
+    chosen = result.parameters.get("min_cluster_size")
+    if not isinstance(chosen, int | np.integer):
+        return None
+    k = np.asarray(result.k_scan.axes_manager.signal_axes[0].axis)
+    min_samples = result.parameters.get("min_samples") or 1
+    if k.size > 1 and chosen >= k.max():
+        return "upper"
+    if k.size > 1 and chosen <= k.min() and k.min() > min_samples:
+        return "lower"
+    return None
 
 
 def figure_k_scan(result):
@@ -256,6 +391,14 @@ def figure_k_scan(result):
         names += ["silhouette (bold: chosen run)", "no-structure limit"]
     ax.set_xscale("log")
     ax.legend(handles, names, fontsize=7, loc="lower left")
+    edge = k_at_edge(result)
+    if edge is not None:
+        message = (
+            f"chosen k = {chosen} is at the {edge} edge of the scanned range: "
+            "a wider k_range may find a better partition"
+        )
+        warnings.warn(message, UserWarning, stacklevel=2)
+        ax.set_title(message.replace(": ", ":\n"), fontsize=8, color="C3")
     fig.tight_layout()
     return fig
 
