@@ -216,12 +216,21 @@ def active_client():
 def compute(array, show_progressbar=None):
     """Compute a dask array (or a tuple of them) with a progress bar.
 
+    Inside a public call (:func:`hyperspy_manifold._progress.one_progress_bar`)
+    the call's one bar advances instead of a new bar per compute.
+
     dask's ``ProgressBar`` only sees the local schedulers; under a
     ``dask.distributed`` Client the tasks run on the workers, so the bar there is
     distributed's text ``progress`` (printed to stdout, also in a notebook).
     """
+    from hyperspy_manifold import _progress
+
     arrays = array if isinstance(array, tuple) else (array,)
-    client = active_client() if show_progressbar_default(show_progressbar) else None
+    show = show_progressbar_default(show_progressbar)
+    if _progress.current() is not None:  # inside a public call: its one bar
+        results = _progress.compute_with(arrays, active_client(), show)
+        return tuple(results) if isinstance(array, tuple) else results[0]
+    client = active_client() if show else None
     if client is not None:
         from distributed import progress
 

@@ -16,6 +16,7 @@ import dask.array as da
 import numpy as np
 
 from hyperspy_manifold._docstrings import fill_docstring
+from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold.features._base import (
     METADATA_NODE,
     check_choice,
@@ -177,6 +178,7 @@ def _vector_source(s, vectors):
     return array, columns, offsets, scales, intensity_column, kind
 
 
+@one_progress_bar("Bragg features")
 @fill_docstring
 def get_bragg_features(
     s,

@@ -25,6 +25,7 @@ import dask.array as da
 import numpy as np
 
 from hyperspy_manifold._docstrings import fill_docstring
+from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold.features._base import (
     check_navigation_mask,
     check_pattern_signal,
@@ -155,6 +156,7 @@ def _check_disk_on_detector(s, center, radius_x, scale):
         )
 
 
+@one_progress_bar("Bright-field features")
 @fill_docstring
 def get_bright_field_features(
     s,

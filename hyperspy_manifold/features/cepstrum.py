@@ -13,6 +13,7 @@ import numbers
 import numpy as np
 
 from hyperspy_manifold._docstrings import fill_docstring
+from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold.features._base import (
     check_choice,
     check_pattern_signal,
@@ -54,6 +55,7 @@ def quefrency_axis(axis, name: str) -> dict:
     }
 
 
+@one_progress_bar("Cepstrum")
 @fill_docstring
 def get_cepstrum(
     s,
@@ -178,6 +180,7 @@ def _take_pixels(block, rows, cols, sqrt):
     return out
 
 
+@one_progress_bar("Ring features")
 def get_ring_features(
     c,
     inner: float,

@@ -18,6 +18,7 @@ import dask.array as da
 import numpy as np
 
 from hyperspy_manifold._docstrings import fill_docstring
+from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold.features._base import (
     check_pattern_signal,
     compute,
@@ -109,6 +110,7 @@ def _mean_pattern(s, area, show_progressbar):
     return np.asarray(compute(mean, show_progressbar), dtype=float)
 
 
+@one_progress_bar("Lattice vectors")
 @fill_docstring
 def get_lattice_vectors(
     c,

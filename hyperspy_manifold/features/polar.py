@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 
 from hyperspy_manifold._docstrings import fill_docstring
+from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold.features._base import (
     check_pattern_signal,
     check_signal_mask,
@@ -136,6 +137,7 @@ def _empty_report(operator) -> dict:
     }
 
 
+@one_progress_bar("Radial variance")
 @fill_docstring
 def get_radial_variance(
     s,
@@ -358,6 +360,7 @@ def _given_rings(rings, geometry):
     return edges
 
 
+@one_progress_bar("Angular average")
 @fill_docstring
 def get_angular_average(
     s,

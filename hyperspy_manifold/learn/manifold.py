@@ -21,7 +21,9 @@ import warnings
 
 import numpy as np
 
+from hyperspy_manifold import _progress
 from hyperspy_manifold._docstrings import fill_docstring
+from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold.features._base import (
     check_choice,
     check_navigation_mask,
@@ -127,6 +129,10 @@ class ManifoldEmbedder:
 
     def _umap(self, round_, init):
         import umap
+
+        from hyperspy_manifold._jit_cache import enable_jit_cache
+
+        enable_jit_cache()
 
         seed = self.umap_seeds[round_]
         return umap.UMAP(
@@ -264,7 +270,14 @@ def _select(embedders, X, k_range, min_samples, seed):
     first = embedders[0]
     Z = first.fit_reduce(X)
     reduced = (first.scaler_, first.pca_, Z)
-    embeddings = [e.fit_transform(X, reduced=reduced) for e in embedders]
+    embeddings = []
+    with _progress.steps(len(embedders) + 1, "UMAP", False) as steps:
+        steps.reset(total=len(embedders) + 1)
+        for run, embedder in enumerate(embedders):
+            steps.set_description(f"UMAP run {run + 1}/{len(embedders)}")
+            embeddings.append(embedder.fit_transform(X, reduced=reduced))
+            steps.update(1)
+        steps.set_description("choosing the partition")
     n = Z.shape[0]
     k_values = check_k_range(k_range, n)
     if min_samples is None:
@@ -272,6 +285,7 @@ def _select(embedders, X, k_range, min_samples, seed):
     info = select_partition(
         Z, embeddings, k_values, min_samples, np.random.default_rng(seed)
     )
+    steps.update(1)
     run = info["run"]
     if not info["structure"]:
         warnings.warn(
@@ -368,6 +382,7 @@ def _navigation_map(s, data, title):
     return out
 
 
+@one_progress_bar("Manifold decomposition")
 @fill_docstring
 def manifold_decomposition(
     s,
@@ -763,6 +778,7 @@ def manifold_decomposition(
     )
 
 
+@one_progress_bar("Cluster result")
 def cluster_result(
     s,
     labels,

@@ -37,6 +37,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from hyperspy_manifold._docstrings import fill_docstring
+from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold.features._base import (
     check_choice,
     check_navigation_mask,
@@ -312,17 +313,16 @@ def iterative_nmf(
     sorted by total map weight (largest first) and every row of H is scaled to a
     maximum of 1 (W scaled inversely).
     """
-    from hyperspy.external.progressbar import progressbar
     from threadpoolctl import threadpool_limits
+
+    from hyperspy_manifold import _progress
 
     kwargs = {**NMF_DEFAULTS, **(nmf_kwargs or {})}
     rng = check_random_state(random_state)
     history = []
     k = int(n_components)
-    progress = progressbar(
-        total=n_models,
-        disable=not show_progressbar_default(show_progressbar),
-        leave=False,
+    progress = _progress.steps(
+        n_models, "Iterative NMF", show_progressbar_default(show_progressbar)
     )
     # The matrices are skinny: BLAS threads cost more than they gain here (a fit
     # ran 4-8x faster on one thread than on two busy cores).
@@ -463,6 +463,7 @@ def _check_parameters(
         positive_int("screening_iter", screening_iter)
 
 
+@one_progress_bar("Bragg NMF")
 @fill_docstring
 def bragg_nmf(
     s,

@@ -13,6 +13,7 @@ import numpy as np
 from hyperspy.io import dict2signal
 
 from hyperspy_manifold._docstrings import fill_docstring
+from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold.features._base import (
     check_pattern_signal,
     compute,
@@ -134,6 +135,7 @@ def stack_of_navigation_maps(s, data, title: str, lazy: bool):
     return out
 
 
+@one_progress_bar("Similarity loadings")
 @fill_docstring
 def get_similarity_loadings(
     s,
