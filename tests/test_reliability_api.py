@@ -228,3 +228,167 @@ def test_load_scan_asks_to_choose_between_two_scans(monkeypatch, tmp_path):
     ):
         load_scan(path)
     assert load_scan(path, signal_index=1).data.shape == (4, 8, 8)
+
+
+# ------------------------------------------------- keywords the README promises
+
+KEYWORDS = (
+    "navigation_mask",
+    "signal_mask",
+    "show_progressbar",
+    "lazy_output",
+    "random_state",
+)
+README = DATA.parent.parent / "README.md"
+
+
+def readme_keyword_table():
+    """``{method name: set of keywords ticked}`` from the README's table."""
+    lines = README.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| method |"))
+    header = [c.strip(" `") for c in lines[start].strip("|").split("|")]
+    assert tuple(header[1:]) == KEYWORDS
+    table = {}
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip(" `") for c in line.strip("|").split("|")]
+        table[cells[0]] = {k for k, c in zip(KEYWORDS, cells[1:]) if c == "✓"}
+    return table
+
+
+def public_methods():
+    """``{table name: callable}`` of every method our signal classes add."""
+    import inspect
+
+    from hyperspy_manifold.signals import Cepstrum2D, ManifoldDiffraction2D
+
+    out = {}
+    for cls, prefix in ((ManifoldDiffraction2D, ""), (Cepstrum2D, "Cepstrum2D.")):
+        for name, value in vars(cls).items():
+            if inspect.isfunction(value) and not name.startswith("_"):
+                out[prefix + name] = value
+    return out
+
+
+def test_readme_table_lists_every_method_with_its_exact_keywords():
+    import inspect
+
+    table = readme_keyword_table()
+    methods = public_methods()
+    assert set(table) == set(methods)
+    for name, method in methods.items():
+        params = set(inspect.signature(method).parameters)
+        assert params & set(KEYWORDS) == table[name], name
+        # the method is the public function of the same name
+        assert method.__wrapped__ is getattr(hm, name.split(".")[-1]), name
+
+
+def beam_and_spot_scan(nav=(2, 3)):
+    """A bright direct beam at the centre and one weak spot at (10, 20)."""
+    data = np.zeros(nav + (32, 32))
+    data[..., 16, 16] = 5.0
+    data[..., 10, 20] = 1.0
+    beam = np.zeros((32, 32), bool)
+    beam[14:19, 14:19] = True
+    return hs.signals.Signal2D(data), beam
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_bragg_features_signal_mask_hides_the_direct_beam(lazy):
+    s, beam = beam_and_spot_scan()
+    s = s.as_lazy() if lazy else s
+    both = hm.get_bragg_features(s, bin_size=4, lazy_output=False)
+    spot = hm.get_bragg_features(s, bin_size=4, signal_mask=beam, lazy_output=False)
+    np.testing.assert_array_equal(both.data.sum(axis=-1), 2.0)
+    np.testing.assert_array_equal(spot.data.sum(axis=-1), 1.0)
+    # the spot keeps its bins; the beam's bins are empty
+    assert set(np.flatnonzero(spot.data[0, 0])) < set(np.flatnonzero(both.data[0, 0]))
+
+
+def test_bragg_features_signal_mask_with_vectors_is_refused():
+    s, beam = beam_and_spot_scan(nav=(2,))
+    vectors = np.empty(2, dtype=object)
+    vectors[:] = [np.array([[10.0, 20.0]])] * 2
+    with pytest.raises(ValueError, match="`signal_mask` masks the peak search"):
+        hm.get_bragg_features(s, vectors=vectors, signal_mask=beam)
+
+
+def decoy_scan(nav=(8, 10), seed=0):
+    """Two structures that differ in the two left columns of the detector, and a
+    random split of the scan that differs in the six others (a flickering
+    region, three times as many features): masking those must find the first."""
+    rng = np.random.default_rng(seed)
+    n = nav[0] * nav[1]
+    truth = (np.arange(n) >= n // 2).astype(int)
+    decoy = rng.permutation(truth)
+    data = rng.normal(10, 0.05, size=(n, 8, 8))
+    data[:, :, :2] += truth[:, None, None] * 1.0
+    data[:, :, 2:] += decoy[:, None, None] * 50.0
+    mask = np.zeros((8, 8), bool)
+    mask[:, 2:] = True
+    s = hs.signals.Signal2D(data.reshape(nav + (8, 8)))
+    return s, mask, truth.reshape(nav), decoy.reshape(nav)
+
+
+def same_partition(a, b):
+    from sklearn.metrics import adjusted_rand_score
+
+    return adjusted_rand_score(np.ravel(a), np.ravel(b)) == 1.0
+
+
+def test_manifold_decomposition_signal_mask_leaves_the_pixels_out():
+    s, mask, truth, decoy = decoy_scan()
+    kwargs = dict(features="raw", algorithm="kmeans", n_clusters=2, random_state=0)
+    plain = hm.manifold_decomposition(s, return_info=True, **kwargs)
+    masked = hm.manifold_decomposition(
+        s, signal_mask=mask, return_info=True, loadings="similarity", **kwargs
+    )
+    assert same_partition(plain.labels.data, decoy)
+    assert same_partition(masked.labels.data, truth)
+    # the similarity loadings are those of get_similarity_loadings with the mask
+    sim = hm.get_similarity_loadings(s, masked.labels, signal_mask=mask)
+    np.testing.assert_allclose(
+        s.learning_results.loadings.T, sim.data.reshape(2, -1), rtol=1e-10
+    )
+
+
+def test_bragg_nmf_signal_mask_leaves_the_pixels_out():
+    s, mask, _, _ = decoy_scan()
+    info = hm.bragg_nmf(
+        s,
+        features="raw",
+        signal_mask=mask,
+        n_components=2,
+        n_models=2,
+        max_iterations=0,
+        random_state=0,
+        return_info=True,
+    )
+    H = info.H.reshape(-1, 8, 8)
+    assert np.all(H[:, mask] == 0) and H[:, ~mask].max() > 0
+
+
+def test_similarity_loadings_signal_mask_is_the_distance_over_kept_pixels():
+    s, mask, truth, _ = decoy_scan()
+    sim = hm.get_similarity_loadings(s, truth, eps=1e-3, signal_mask=mask)
+    X = s.data.reshape(truth.size, -1)[:, ~mask.ravel()]
+    means = np.stack([X[truth.ravel() == c].mean(axis=0) for c in (0, 1)])
+    d = np.linalg.norm(X[None] - means[:, None], axis=-1)
+    np.testing.assert_allclose(sim.data.reshape(2, -1), 1 / (1e-3 + d), rtol=1e-8)
+
+
+def test_signal_mask_errors_name_the_fix():
+    s, mask, _, _ = decoy_scan()
+    f = hs.signals.Signal1D(np.zeros(s.data.shape[:2] + (3,)))
+    with pytest.raises(ValueError, match="can not apply to a given `features`"):
+        hm.manifold_decomposition(s, features=f, signal_mask=mask)
+    with pytest.raises(ValueError, match="`signal_mask` is given twice"):
+        hm.bragg_nmf(
+            s,
+            features="radial_variance",
+            feature_kwargs={"signal_mask": mask},
+            signal_mask=mask,
+        )
+    with pytest.raises(ValueError, match="`signal_mask` must have the detector shape"):
+        hm.get_similarity_loadings(s, np.zeros((8, 10), int), signal_mask=mask[:4])

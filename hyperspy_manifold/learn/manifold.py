@@ -27,6 +27,7 @@ from hyperspy_manifold.features._base import (
     check_choice,
     check_navigation_mask,
     check_pattern_signal,
+    check_signal_mask,
     compute,
     navigation_shape,
     pattern_stack,
@@ -374,6 +375,7 @@ def manifold_decomposition(
     k_range=None,
     n_runs: int = 3,
     navigation_mask=None,
+    signal_mask=None,
     loadings: str = "membership",
     random_state=None,
     n_fit: int | None = None,
@@ -464,6 +466,11 @@ def manifold_decomposition(
         slower and make the choice and the confidence map steadier.
     navigation_mask : array or BaseSignal of bool, optional
         Navigation-shaped, True = excluded from the fit and from every cluster.
+    signal_mask : array or BaseSignal of bool, optional
+        Detector-shaped, True = excluded from the features (given to the feature
+        transform; with ``features="raw"`` the pixels are left out) and from
+        the similarity loadings. The cluster mean patterns still show every
+        pixel.
     loadings : {"membership", "similarity"}
         Decomposition loadings written to ``learning_results``: the one-hot
         membership (so ``get_decomposition_model`` gives each pattern its cluster
@@ -539,6 +546,7 @@ def manifold_decomposition(
     umap_seeds = seeds[3:]
 
     mask = check_navigation_mask(s, navigation_mask)
+    signal_mask = check_signal_mask(s, signal_mask)
     nav_shape = navigation_shape(s)
     n_nav = int(np.prod(nav_shape))
     kept = np.arange(n_nav) if mask is None else np.flatnonzero(~mask.ravel())
@@ -550,7 +558,7 @@ def manifold_decomposition(
         )
     if algorithm == "hdbscan" and min_cluster_size == "auto":
         check_k_range(k_range, n_fitted)
-    f = feature_signal(s, features, feature_kwargs, show_progressbar)
+    f = feature_signal(s, features, feature_kwargs, show_progressbar, signal_mask)
     if n_fit is not None and n_fit < kept.size:
         rng = as_generator(seed_subsample)
         fit_rows = np.sort(rng.choice(kept, n_fit, replace=False))
@@ -646,9 +654,9 @@ def manifold_decomposition(
     centroid_signals = compute(pattern_stack(s).vindex[nearest], show_progressbar)
     centroid_signals = centroid_signals.reshape(n_rows, -1)
     if loadings == "similarity":
-        load = compute(similarity_maps(s, stats.means), show_progressbar).reshape(
-            n_nav, n_rows
-        )
+        load = compute(
+            similarity_maps(s, stats.means, signal_mask=signal_mask), show_progressbar
+        ).reshape(n_nav, n_rows)
     else:
         load = one_hot.T.astype(np.float64)
     write_learning_results(

@@ -496,6 +496,7 @@ def bragg_nmf(
     scaling: str | None = "minmax",
     nmf_kwargs: dict | None = None,
     navigation_mask=None,
+    signal_mask=None,
     random_state=None,
     return_info: bool = False,
     show_progressbar=None,
@@ -572,6 +573,10 @@ def bragg_nmf(
         ``random_state`` are set per model.
     navigation_mask : array-like or BaseSignal, optional
         True at scan positions to leave out; their loadings are NaN.
+    signal_mask : array-like or BaseSignal, optional
+        Detector-shaped, True at pixels to leave out of the features (given to
+        the feature transform; with ``features="raw"`` the pixels are left
+        out). The class patterns still show every pixel.
     random_state : None, int, numpy.random.RandomState or numpy.random.Generator
         Seeds of every model (see :mod:`hyperspy_manifold._random`); the same
         int gives the same result.
@@ -630,7 +635,9 @@ def bragg_nmf(
     nav_mask = check_navigation_mask(s, navigation_mask)
     rng = as_random_state(random_state)
 
-    f = feature_signal(s, features, feature_kwargs, show_progressbar=show_progressbar)
+    f = feature_signal(
+        s, features, feature_kwargs, show_progressbar, signal_mask=signal_mask
+    )
     X = feature_matrix(f, navigation_mask=nav_mask, show_progressbar=show_progressbar)
     if scaling is None and (X < 0).any():
         raise ValueError(
