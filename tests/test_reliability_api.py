@@ -155,6 +155,27 @@ def test_int_seeds_are_those_used_before_the_helper():
     assert _random.as_random_state(r) is r
 
 
+def old_seeds(random_state, n):
+    """The seed derivation ``manifold_decomposition`` had before ``_random``."""
+    if random_state is None:
+        return [None] * n
+    return [int(x) for x in np.random.SeedSequence(int(random_state)).generate_state(n)]
+
+
+def test_int_seed_gives_the_labels_of_before_the_helper(monkeypatch):
+    """Same labels, embedding and partition for ``random_state=0`` with the old
+    seed derivation patched back in."""
+    from hyperspy_manifold.learn import manifold
+
+    s, _ = polycrystalline_film(shape=(8, 8), detector=32, n_grains=3)
+    new = hm.manifold_decomposition(s, random_state=0, return_info=True)
+    monkeypatch.setattr(manifold, "integer_seeds", old_seeds)
+    monkeypatch.setattr(manifold, "as_generator", np.random.default_rng)
+    old = hm.manifold_decomposition(s, random_state=0, return_info=True)
+    np.testing.assert_array_equal(new.labels.data, old.labels.data)
+    np.testing.assert_array_equal(new.embedding.data, old.embedding.data)
+
+
 def test_negative_seed_is_a_value_error():
     with pytest.raises(ValueError, match="`random_state` must be a non-negative"):
         _random.check_random_state(-1)
