@@ -64,7 +64,12 @@ def _say(quiet, *args):
 
 
 def load_scan(path, signal_index=None, lazy=True):
-    """Load ``path`` with rosettasciio and return its 4D-STEM signal (lazy)."""
+    """Load ``path`` with rosettasciio and return its 4D-STEM signal (lazy).
+
+    Files holding several signals (a TopSpin ``.app5`` holds the scan and its
+    survey images) give the one stack of 2D patterns among them; when there is
+    more than one, ``signal_index`` (``--signal-index``) must choose.
+    """
     import hyperspy.api as hs
 
     path = Path(path)
@@ -78,11 +83,21 @@ def load_scan(path, signal_index=None, lazy=True):
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CLIError(f"cannot read {path.name}: {msg}") from None
     signals = loaded if isinstance(loaded, list) else [loaded]
+
+    def listing():
+        """``"0: <title> (7, 3|26, 31); 1: ..."`` for an error message."""
+        return "; ".join(
+            f"{i}: {s.metadata.General.title or type(s).__name__} "
+            f"({', '.join(map(str, s.axes_manager.navigation_shape))}|"
+            f"{', '.join(map(str, s.axes_manager.signal_shape))})"
+            for i, s in enumerate(signals)
+        )
+
     if signal_index is not None:
         if not 0 <= signal_index < len(signals):
             raise CLIError(
                 f"--signal-index {signal_index} is out of range: {path.name} holds "
-                f"{len(signals)} signal(s)"
+                f"{len(signals)} signal(s): {listing()}"
             )
         candidates = [signals[signal_index]]
     else:
@@ -98,6 +113,11 @@ def load_scan(path, signal_index=None, lazy=True):
         raise CLIError(
             f"{path.name} holds no 4D-STEM scan (a stack of 2D patterns); found "
             f"signal(s) of shape {shapes}"
+        )
+    if len(scans) > 1:
+        raise CLIError(
+            f"{path.name} holds {len(scans)} stacks of 2D patterns; choose one with "
+            f"--signal-index: {listing()}"
         )
     s = scans[0]
     s.set_signal_type("manifold")

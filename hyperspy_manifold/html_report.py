@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hyperspy_manifold._random import as_generator
 from hyperspy_manifold.explore import (
     axis_label,
     axis_units,
@@ -123,7 +124,7 @@ def scatter_sample(candidates, max_points: int, random_state=0) -> np.ndarray:
     candidates = np.asarray(candidates)
     if candidates.size <= max_points:
         return candidates
-    rng = np.random.default_rng(random_state)
+    rng = as_generator(random_state)
     return np.sort(rng.choice(candidates, max_points, replace=False))
 
 
@@ -615,7 +616,7 @@ def to_html(
     similarity=None,
     summary: dict | None = None,
     max_points: int = 50000,
-    random_state: int | None = 0,
+    random_state=0,
     cmap: str = "tab10",
     title: str | None = None,
 ) -> Path:
@@ -639,7 +640,7 @@ def to_html(
     max_points : int
         Most positions drawn in the linked plots; above it a seeded random sample
         (``random_state``), and the page says so.
-    random_state : int, optional
+    random_state : None, int, numpy.random.RandomState or numpy.random.Generator
         Seed of that sample.
     cmap : str
         Matplotlib colormap of the cluster labels (as in the PNG figures).

@@ -342,7 +342,6 @@ def test_truth_euler_includes_the_tilt(tilt):
         ({"zone_axes": [(0, 0, 0)]}, "`zone_axes` must hold non-zero"),
         ({"thickness": 0}, "`thickness` must be positive"),
         ({"bending": -1}, "`bending` must be zero or positive"),
-        ({"random_state": 1.5}, "`random_state` must be an int"),
     ],
 )
 def test_film_errors(kwargs, match):

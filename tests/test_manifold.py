@@ -510,7 +510,7 @@ def test_bad_input_messages(kwargs, match):
 def test_bad_random_state_and_constant_data():
     s, f, _ = blob_features()
     with pytest.raises(TypeError, match="random_state"):
-        manifold_decomposition(s, features=f, random_state=np.random.default_rng(0))
+        manifold_decomposition(s, features=f, random_state=0.5)
     flat = hs.signals.Signal1D(np.ones((10, 12, 3)))
     with pytest.raises(ValueError, match="identical features"):
         manifold_decomposition(s, features=flat)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hyperspy_manifold._random import seed_sequences
 from hyperspy_manifold.data import _kinematic as kin
 from hyperspy_manifold.data._render import block_rows
 from hyperspy_manifold.data._simulate import (
@@ -38,7 +39,6 @@ from hyperspy_manifold.data._simulate import (
     _check_non_negative,
     _check_positive,
     _check_shape,
-    _seeds,
     _spread_seeds,
     calibrated_scan,
 )
@@ -55,7 +55,7 @@ def ronchigram_scan(
     shape: tuple[int, int] = (24, 24),
     detector: int = 64,
     n_regions: int = 3,
-    random_state: int | np.random.Generator | None = 0,
+    random_state: int | np.random.RandomState | np.random.Generator | None = 0,
     *,
     lazy: bool = False,
     lattice_spacings=(2.6, 3.1, 3.7),
@@ -93,7 +93,8 @@ def ronchigram_scan(
     n_regions
         Number of regions (Voronoi cells of well-spread seeds).
     random_state
-        Seed (or generator) for everything random: same seed, same data.
+        Seed for everything random: None, an int, a ``numpy.random.RandomState``
+        or a ``numpy.random.Generator``; same seed, same data.
     lazy
         Return a lazy signal, chunked over scan rows; the data are identical.
     lattice_spacings
@@ -186,7 +187,7 @@ def ronchigram_scan(
             f"intensity stays positive), got {fringe_contrast} and {line_contrast}"
         )
 
-    geometry, noise = _seeds(random_state)
+    geometry, noise = seed_sequences(random_state, 2)
     rng = np.random.default_rng(geometry)
     yy, xx = (a.ravel().astype(float) for a in np.mgrid[:ny, :nx])
     seeds = _spread_seeds(rng, np.arange(n_pos), n_regions, yy, xx)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from hyperspy_manifold._random import seed_sequences
 from hyperspy_manifold.data import _kinematic as kin
 from hyperspy_manifold.data._render import Scene, render
 from hyperspy_manifold.data._truth import GroundTruth, LabelInfo
@@ -28,7 +29,7 @@ def polycrystalline_film(
     detector: int = 64,
     n_grains: int = 8,
     amorphous_fraction: float = 0.15,
-    random_state: int | np.random.Generator | None = 0,
+    random_state: int | np.random.RandomState | np.random.Generator | None = 0,
     *,
     lazy: bool = False,
     element: str = "Ag",
@@ -87,7 +88,8 @@ def polycrystalline_film(
     amorphous_fraction
         Share of scan positions that are amorphous, in [0, 1).
     random_state
-        Seed (or generator) for everything random: same seed, same data.
+        Seed for everything random: None, an int, a ``numpy.random.RandomState``
+        or a ``numpy.random.Generator``; same seed, same data.
     lazy
         Return a lazy signal, chunked over scan rows; the data are identical.
     element, lattice_parameter
@@ -162,7 +164,7 @@ def polycrystalline_film(
         descan_shift=descan_shift,
     )
     _check_positive(thickness=thickness, scan_step=scan_step)
-    geometry, noise = _seeds(random_state)
+    geometry, noise = seed_sequences(random_state, 2)
     rng = np.random.default_rng(geometry)
     yy, xx = (a.ravel().astype(float) for a in np.mgrid[:ny, :nx])
 
@@ -261,7 +263,7 @@ def zone_axis_tilt_series(
     detector: int = 64,
     tilt_range: float = 10.0,
     n_orientations: int = 3,
-    random_state: int | np.random.Generator | None = 0,
+    random_state: int | np.random.RandomState | np.random.Generator | None = 0,
     *,
     lazy: bool = False,
     element: str = "Ag",
@@ -302,7 +304,8 @@ def zone_axis_tilt_series(
     n_orientations
         Number of zone axes (stripes), 1 to 6.
     random_state
-        Seed (or generator) for everything random: same seed, same data.
+        Seed for everything random: None, an int, a ``numpy.random.RandomState``
+        or a ``numpy.random.Generator``; same seed, same data.
     lazy
         Return a lazy signal, chunked over scan rows; the data are identical.
     element, lattice_parameter
@@ -353,7 +356,7 @@ def zone_axis_tilt_series(
         tilt_range=tilt_range, beam_jitter=beam_jitter, descan_shift=descan_shift
     )
     _check_positive(thickness=thickness, scan_step=scan_step)
-    geometry, noise = _seeds(random_state)
+    geometry, noise = seed_sequences(random_state, 2)
     rng = np.random.default_rng(geometry)
     n_pos = ny * nx
 
@@ -547,19 +550,6 @@ def calibrated_scan(
     )
     s.metadata.set_item("Sample.elements", list(elements))
     return s
-
-
-def _seeds(random_state):
-    """Independent seed sequences for the scene geometry and the Poisson noise."""
-    if isinstance(random_state, np.random.Generator):
-        random_state = int(random_state.integers(2**63))
-    elif random_state is not None and not isinstance(random_state, (int, np.integer)):
-        raise ValueError(
-            "`random_state` must be an int, a numpy Generator or None, "
-            f"got {type(random_state).__name__}"
-        )
-    geometry, noise = np.random.SeedSequence(random_state).spawn(2)
-    return geometry, noise
 
 
 def _smooth_field(rng, shape, length) -> np.ndarray:

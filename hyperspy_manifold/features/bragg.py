@@ -21,6 +21,7 @@ from hyperspy_manifold.features._base import (
     METADATA_NODE,
     check_choice,
     check_pattern_signal,
+    check_signal_mask,
     compute,
     detector_calibration,
     detector_shape,
@@ -188,6 +189,7 @@ def get_bragg_features(
     center=None,
     method: str = "local_max",
     peak_kwargs: dict | None = None,
+    signal_mask=None,
     lazy_output: bool | None = None,
     show_progressbar: bool | None = None,
 ):
@@ -229,6 +231,11 @@ def get_bragg_features(
     peak_kwargs : dict, optional
         Parameters of the peak finder, updating :data:`PEAK_DEFAULTS` (e.g.
         ``min_distance``, ``threshold_rel``, ``threshold_abs``, ``disk_r``).
+    signal_mask : numpy.ndarray of bool, optional
+        Detector mask ``(ky, kx)``, True = excluded: no peak is searched there
+        (the pixels are set to the pattern floor first, so a masked direct beam
+        or beam stop neither makes peaks nor sets ``threshold_rel``). Only with
+        detected peaks; leave unwanted peaks out of ``vectors`` yourself.
     %(lazy_output)s
     %(show_progressbar)s
 
@@ -264,6 +271,14 @@ def get_bragg_features(
         # an all-negative pattern has no peak above `threshold_rel * max`
         floor = da.minimum(patterns.min(axis=(-2, -1), keepdims=True), 0)
         patterns = patterns - floor.astype(np.result_type(floor.dtype, np.float32))
+    mask = check_signal_mask(s, signal_mask)
+    if mask is not None:
+        if vectors is not None:
+            raise ValueError(
+                "`signal_mask` masks the peak search, but `vectors` were given: "
+                "leave the unwanted peaks out of `vectors` instead."
+            )
+        patterns = da.where(mask, patterns.dtype.type(0), patterns)
     nav_ndim = patterns.ndim - 2
     nav_chunks = patterns.chunks[:nav_ndim]
     if vectors is None:

@@ -125,12 +125,14 @@ def cluster_statistics(s, row_index: np.ndarray, n_rows: int, show_progressbar=N
     return ClusterStatistics(sums, means, stds, counts.astype(int), global_mean)
 
 
-def similarity_kernel(block, means, means_sq, eps, level=0.0):
+def similarity_kernel(block, means, means_sq, eps, level=0.0, keep=None):
     """``1 / (eps + ||x - mu_i||_2)`` of every pattern of a chunk to every mean.
 
     ``means`` (and ``means_sq``, their squared norms) are taken about ``level``,
     which is subtracted from every pattern too: distances do not change, and the
     expansion ``||x||^2 - 2 x.mu + ||mu||^2`` keeps its digits on a large level.
+    ``keep`` (flattened pixels, False = masked) zeroes the masked pixels of the
+    patterns; the caller zeroes them in ``means``, so they add no distance.
     """
     nav_shape = block.shape[:-2]
     n_pixels = block.shape[-1] * block.shape[-2]
@@ -138,6 +140,8 @@ def similarity_kernel(block, means, means_sq, eps, level=0.0):
     out = np.empty((X.shape[0], means.shape[0]))
     for sl in _batches(X.shape[0], n_pixels):
         x = X[sl].astype(np.float64) - level
+        if keep is not None:
+            x = np.where(keep, x, 0.0)
         d2 = (x * x).sum(axis=1)[:, None] - 2 * x @ means.T + means_sq[None, :]
         out[sl] = 1.0 / (eps + np.sqrt(np.maximum(d2, 0)))
     return out.reshape(nav_shape + (means.shape[0],))

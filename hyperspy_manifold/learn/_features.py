@@ -13,8 +13,10 @@ import numpy as np
 
 from hyperspy_manifold.features._base import (
     check_choice,
+    check_signal_mask,
     compute,
     navigation_shape,
+    pattern_stack,
 )
 
 FEATURE_NAMES = (
@@ -31,7 +33,9 @@ SCALINGS = ("minmax", "standard", None)
 CEPSTRUM_RING_PIXELS = (3, None)
 
 
-def feature_signal(s, features="cepstrum", feature_kwargs=None, show_progressbar=None):
+def feature_signal(
+    s, features="cepstrum", feature_kwargs=None, show_progressbar=None, signal_mask=None
+):
     """Return the feature signal (navigation axes of ``s``, one signal axis or raw).
 
     Parameters
@@ -45,11 +49,20 @@ def feature_signal(s, features="cepstrum", feature_kwargs=None, show_progressbar
         Passed to the transform.  For ``"cepstrum"``: keys of ``get_cepstrum`` plus
         ``inner``/``outer`` (pixels) of the ring; default ring from 3 pixels to a
         quarter of the detector.
+    signal_mask : array of bool, optional
+        Detector mask (True = excluded) given to the transform (every named
+        transform takes one); with ``"raw"`` the masked pixels are set to zero,
+        constant features that weigh in no distance and no factorisation.
     """
     from hyperspy.signal import BaseSignal
 
     kwargs = dict(feature_kwargs or {})
     if isinstance(features, BaseSignal):
+        if signal_mask is not None:
+            raise ValueError(
+                "`signal_mask` masks the detector for features computed from the "
+                "patterns; it can not apply to a given `features` signal."
+            )
         if navigation_shape(features) != navigation_shape(s):
             raise ValueError(
                 "`features` must have the navigation shape of the data "
@@ -61,6 +74,19 @@ def feature_signal(s, features="cepstrum", feature_kwargs=None, show_progressbar
             f"`features` must be one of {FEATURE_NAMES} or a signal, got {type(features).__name__}."
         )
     check_choice("features", features, FEATURE_NAMES)
+    if signal_mask is not None:
+        if "signal_mask" in kwargs:
+            raise ValueError(
+                "`signal_mask` is given twice: as an argument and in `feature_kwargs`."
+            )
+        mask = check_signal_mask(s, signal_mask)
+        if features == "raw":
+            return s._deepcopy_with_new_data(
+                da.where(mask, s.data.dtype.type(0), pattern_stack(s))
+                if s._lazy
+                else np.where(mask, s.data.dtype.type(0), s.data)
+            )
+        kwargs["signal_mask"] = mask
     if features == "raw":
         return s
     if features == "cepstrum":

@@ -24,10 +24,12 @@ import numpy as np
 from hyperspy_manifold import _progress
 from hyperspy_manifold._docstrings import fill_docstring
 from hyperspy_manifold._progress import one_progress_bar
+from hyperspy_manifold._random import as_generator, integer_seeds
 from hyperspy_manifold.features._base import (
     check_choice,
     check_navigation_mask,
     check_pattern_signal,
+    check_signal_mask,
     compute,
     navigation_shape,
     pattern_stack,
@@ -67,20 +69,6 @@ def default_n_neighbors(n: int) -> int:
     pure noise apart (seen on 200-pattern synthetic scans).
     """
     return int(max(2, min(MAX_DEFAULT_NEIGHBORS, max(15, n // 20), n - 1)))
-
-
-def _seeds(random_state, n: int) -> list:
-    """``n`` independent integer seeds from ``random_state`` (None stays None)."""
-    if random_state is None:
-        return [None] * n
-    if isinstance(random_state, numbers.Integral) and not isinstance(
-        random_state, bool
-    ):
-        state = np.random.SeedSequence(int(random_state)).generate_state(n)
-        return [int(x) for x in state]
-    raise TypeError(
-        f"`random_state` must be None or an integer, got {type(random_state).__name__}."
-    )
 
 
 def _check_int(name: str, value, minimum: int, allow_none: bool = False):
@@ -282,9 +270,7 @@ def _select(embedders, X, k_range, min_samples, seed):
     k_values = check_k_range(k_range, n)
     if min_samples is None:
         min_samples = max(1, min(MIN_SAMPLES, n - 1, int(k_values[0])))
-    info = select_partition(
-        Z, embeddings, k_values, min_samples, np.random.default_rng(seed)
-    )
+    info = select_partition(Z, embeddings, k_values, min_samples, as_generator(seed))
     steps.update(1)
     run = info["run"]
     if not info["structure"]:
@@ -404,8 +390,9 @@ def manifold_decomposition(
     k_range=None,
     n_runs: int = 3,
     navigation_mask=None,
+    signal_mask=None,
     loadings: str = "membership",
-    random_state: int | None = None,
+    random_state=None,
     n_fit: int | None = None,
     return_info: bool = False,
     show_progressbar: bool | None = None,
@@ -494,14 +481,21 @@ def manifold_decomposition(
         slower and make the choice and the confidence map steadier.
     navigation_mask : array or BaseSignal of bool, optional
         Navigation-shaped, True = excluded from the fit and from every cluster.
+    signal_mask : array or BaseSignal of bool, optional
+        Detector-shaped, True = excluded from the features (given to the feature
+        transform; with ``features="raw"`` the pixels are left out) and from
+        the similarity loadings. The cluster mean patterns still show every
+        pixel.
     loadings : {"membership", "similarity"}
         Decomposition loadings written to ``learning_results``: the one-hot
         membership (so ``get_decomposition_model`` gives each pattern its cluster
         mean) or the similarity loadings of :func:`get_similarity_loadings` (one
         more pass over the data).
-    random_state : int, optional
-        Seeds every random step (subsample, PCA, UMAP, k-means, spectral).  A fixed
-        seed makes UMAP single-threaded, so slower.
+    random_state : None, int, numpy.random.RandomState or numpy.random.Generator
+        Seeds every random step (subsample, PCA, UMAP, k-means, spectral, the
+        automatic partition) through independent seeds derived from it (see
+        :mod:`hyperspy_manifold._random`): the same int gives the same labels.
+        A fixed seed makes UMAP single-threaded, so slower.
     n_fit : int, optional
         Fit on this many randomly chosen patterns, then embed and label the others
         chunk by chunk (``umap.transform``, ``hdbscan.approximate_predict``).
@@ -562,11 +556,12 @@ def manifold_decomposition(
         n_clusters = _check_int("n_clusters", n_clusters, 1)
     auto = algorithm == "hdbscan" and min_cluster_size == "auto"
     runs = n_runs if auto else 1
-    seeds = _seeds(random_state, 3 + runs * (1 + n_bootstrap))
+    seeds = integer_seeds(random_state, 3 + runs * (1 + n_bootstrap))
     seed_subsample, seed_pca, seed_cluster = seeds[:3]
     umap_seeds = seeds[3:]
 
     mask = check_navigation_mask(s, navigation_mask)
+    signal_mask = check_signal_mask(s, signal_mask)
     nav_shape = navigation_shape(s)
     n_nav = int(np.prod(nav_shape))
     kept = np.arange(n_nav) if mask is None else np.flatnonzero(~mask.ravel())
@@ -578,9 +573,9 @@ def manifold_decomposition(
         )
     if algorithm == "hdbscan" and min_cluster_size == "auto":
         check_k_range(k_range, n_fitted)
-    f = feature_signal(s, features, feature_kwargs, show_progressbar)
+    f = feature_signal(s, features, feature_kwargs, show_progressbar, signal_mask)
     if n_fit is not None and n_fit < kept.size:
-        rng = np.random.default_rng(seed_subsample)
+        rng = as_generator(seed_subsample)
         fit_rows = np.sort(rng.choice(kept, n_fit, replace=False))
         F = feature_array(f)
         X = as_features(compute(F[fit_rows], show_progressbar))
@@ -674,9 +669,9 @@ def manifold_decomposition(
     centroid_signals = compute(pattern_stack(s).vindex[nearest], show_progressbar)
     centroid_signals = centroid_signals.reshape(n_rows, -1)
     if loadings == "similarity":
-        load = compute(similarity_maps(s, stats.means), show_progressbar).reshape(
-            n_nav, n_rows
-        )
+        load = compute(
+            similarity_maps(s, stats.means, signal_mask=signal_mask), show_progressbar
+        ).reshape(n_nav, n_rows)
     else:
         load = one_hot.T.astype(np.float64)
     write_learning_results(

@@ -34,10 +34,10 @@ from scipy.cluster import hierarchy
 from scipy.sparse.csgraph import connected_components
 from sklearn.decomposition import NMF, PCA, non_negative_factorization
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 
 from hyperspy_manifold._docstrings import fill_docstring
 from hyperspy_manifold._progress import one_progress_bar
+from hyperspy_manifold._random import as_random_state
 from hyperspy_manifold.features._base import (
     check_choice,
     check_navigation_mask,
@@ -57,6 +57,10 @@ ALGORITHM_NAME = "iterative_nmf"
 
 #: Keyword defaults of :class:`sklearn.decomposition.NMF` for every fit.
 NMF_DEFAULTS = {"max_iter": 300, "tol": 1e-4, "solver": "cd"}
+
+#: Cluster attributes of ``learning_results`` without the ``cluster_`` prefix,
+#: kept with the others when the NMF replaces the decomposition.
+CLUSTER_COUNTS = ("number_of_clusters", "estimated_number_of_clusters")
 
 #: Ways of grouping correlated maps, see :func:`correlated_groups`.
 LINKAGES = ("single", "average", "complete")
@@ -318,7 +322,7 @@ def iterative_nmf(
     from hyperspy_manifold import _progress
 
     kwargs = {**NMF_DEFAULTS, **(nmf_kwargs or {})}
-    rng = check_random_state(random_state)
+    rng = as_random_state(random_state)
     history = []
     k = int(n_components)
     progress = _progress.steps(
@@ -422,14 +426,27 @@ def _component_signal(f, H: np.ndarray):
 
 
 def _write_learning_results(s, W_full, H, patterns, nav_mask):
-    """Replace ``s.learning_results`` with the decomposition (the documented side
-    effect); a fresh object, so no earlier clustering is left beside it."""
+    """Replace the decomposition in ``s.learning_results`` (the documented side
+    effect) and keep the clustering already there.
+
+    HyperSpy keeps a decomposition and a cluster analysis side by side in one
+    ``LearningResults``; a fresh object with the cluster attributes of the old
+    one copied over does the same, so the labels of an earlier
+    ``manifold_decomposition`` (or ``cluster_analysis``) still serve
+    ``get_cluster_labels`` and ``get_similarity_loadings``, and no decomposition
+    attribute of the old results is left beside the NMF.
+    """
     k = H.shape[0]
     lr = decomposition_results(
         patterns.reshape(k, -1).T, W_full, ALGORITHM_NAME, nav_mask
     )
     lr.feature_factors = H.T
     lr.number_significant_components = k
+    old = s.learning_results
+    if getattr(old, "cluster_labels", None) is not None:
+        for name, value in vars(old).items():
+            if name.startswith("cluster_") or name in CLUSTER_COUNTS:
+                setattr(lr, name, value)
     s.learning_results = lr
 
 
@@ -480,6 +497,7 @@ def bragg_nmf(
     scaling: str | None = "minmax",
     nmf_kwargs: dict | None = None,
     navigation_mask=None,
+    signal_mask=None,
     random_state=None,
     return_info: bool = False,
     show_progressbar=None,
@@ -499,6 +517,11 @@ def bragg_nmf(
       ``s.plot_decomposition_results()`` show patterns;
     - ``learning_results.feature_factors``: the components in feature space
       (``(n_features, n_components)``, each scaled to a maximum of 1).
+
+    Cluster results already in ``s.learning_results`` (from
+    :func:`manifold_decomposition` or HyperSpy's ``cluster_analysis``) are kept,
+    so ``s.get_cluster_labels()`` and :func:`get_similarity_loadings` still use
+    them.
 
     Parameters
     ----------
@@ -551,8 +574,13 @@ def bragg_nmf(
         ``random_state`` are set per model.
     navigation_mask : array-like or BaseSignal, optional
         True at scan positions to leave out; their loadings are NaN.
-    random_state : int, numpy.random.RandomState or None
-        Seeds of every model; the same value gives the same result.
+    signal_mask : array-like or BaseSignal, optional
+        Detector-shaped, True at pixels to leave out of the features (given to
+        the feature transform; with ``features="raw"`` the pixels are left
+        out). The class patterns still show every pixel.
+    random_state : None, int, numpy.random.RandomState or numpy.random.Generator
+        Seeds of every model (see :mod:`hyperspy_manifold._random`); the same
+        int gives the same result.
     return_info : bool
         Return an :class:`NMFResult` with maps, components, class patterns and
         the per-round history.
@@ -606,8 +634,11 @@ def bragg_nmf(
                 f"`nmf_kwargs` may not set {key!r}: `bragg_nmf` sets it for every model."
             )
     nav_mask = check_navigation_mask(s, navigation_mask)
+    rng = as_random_state(random_state)
 
-    f = feature_signal(s, features, feature_kwargs, show_progressbar=show_progressbar)
+    f = feature_signal(
+        s, features, feature_kwargs, show_progressbar, signal_mask=signal_mask
+    )
     X = feature_matrix(f, navigation_mask=nav_mask, show_progressbar=show_progressbar)
     if scaling is None and (X < 0).any():
         raise ValueError(
@@ -620,7 +651,6 @@ def bragg_nmf(
             "All features are constant (zero after scaling): nothing to factorise."
         )
 
-    rng = check_random_state(random_state)
     elbow, ratio = None, None
     if n_components is None:
         elbow, ratio = estimate_n_components(X, random_state=rng.randint(2**31 - 1))

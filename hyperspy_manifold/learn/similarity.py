@@ -16,6 +16,7 @@ from hyperspy_manifold._docstrings import fill_docstring
 from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold.features._base import (
     check_pattern_signal,
+    check_signal_mask,
     compute,
     map_patterns,
     navigation_shape,
@@ -92,9 +93,13 @@ def _resolve_labels(s, labels):
     return rows, n_rows, None
 
 
-def similarity_maps(s, means: np.ndarray, eps=None):
-    """Lazy ``(*navigation, n_rows)`` similarity of every pattern to each mean."""
+def similarity_maps(s, means: np.ndarray, eps=None, signal_mask=None):
+    """Lazy ``(*navigation, n_rows)`` similarity of every pattern to each mean,
+    the distance taken over the pixels ``signal_mask`` does not exclude."""
     means = np.nan_to_num(np.asarray(means, dtype=np.float64))
+    keep = None if signal_mask is None else ~np.asarray(signal_mask).ravel()
+    if keep is not None:
+        means = np.where(keep, means, 0.0)
     norms = np.sqrt((means**2).sum(axis=1))
     if eps is None:
         eps = 1e-6 * float(norms.max()) if norms.max() > 0 else 1e-12
@@ -112,6 +117,7 @@ def similarity_maps(s, means: np.ndarray, eps=None):
             means_sq=(centred**2).sum(axis=1),
             eps=float(eps),
             level=level,
+            keep=keep,
         ),
     )
 
@@ -141,6 +147,7 @@ def get_similarity_loadings(
     s,
     labels=None,
     eps: float | None = None,
+    signal_mask=None,
     lazy_output: bool | None = None,
     show_progressbar: bool | None = None,
 ):
@@ -159,6 +166,9 @@ def get_similarity_loadings(
         values (masked, -2) are left out of the means.
     eps : float, optional
         Added to the distance; default ``1e-6`` times the largest mean-pattern norm.
+    signal_mask : array or BaseSignal of bool, optional
+        Detector-shaped, True = pixel left out of the distance (a beam stop, the
+        saturated direct beam, dead pixels).
     %(lazy_output)s
     %(show_progressbar)s
 
@@ -182,10 +192,11 @@ def get_similarity_loadings(
     <Signal2D, title: Similarity loadings, dimensions: (2|6, 4)>
     """
     check_pattern_signal(s, "get_similarity_loadings")
+    mask = check_signal_mask(s, signal_mask)
     rows, n_rows, means = _resolve_labels(s, labels)
     if means is None:
         means = cluster_statistics(s, rows, n_rows, show_progressbar).means
-    sim = similarity_maps(s, means, eps)
+    sim = similarity_maps(s, means, eps, mask)
     sim = sim.transpose((sim.ndim - 1,) + tuple(range(sim.ndim - 1)))
     lazy = resolve_lazy_output(s, lazy_output)
     if not lazy:
