@@ -284,3 +284,33 @@ def test_dask_graph_keeps_navigation_chunks():
     s = hs.signals.Signal2D(data).as_lazy()
     c = hm.get_cepstrum(s, minimum="pattern")
     assert c.data.chunks[:2] == ((4, 2), (5, 1))
+
+
+def test_gaussian_window_is_one_at_the_centre_and_tapers_to_one_percent():
+    w = cepstrum_window((33, 65), "gaussian")
+    assert w.shape == (33, 65) and w[16, 32] == pytest.approx(1.0)
+    np.testing.assert_allclose(w, w[::-1, ::-1], rtol=1e-6)  # symmetric
+    # sigma is a sixth of each side: the edge row sits 6 * 16 / 33 sigma out
+    edge_y, edge_x = (
+        np.exp(-0.5 * (6 * 16 / 33) ** 2),
+        np.exp(-0.5 * (6 * 32 / 65) ** 2),
+    )
+    assert w[0, 32] == pytest.approx(edge_y, rel=1e-5)
+    assert w[0, 0] == pytest.approx(edge_y * edge_x, rel=1e-5)
+    assert 0.005 < w[0, 32] < 0.02 and w[0, 0] < 1e-3
+
+
+def test_gaussian_window_finds_the_lattice_peak_of_hann():
+    from conftest import spot_lattice
+
+    pattern = spot_lattice((64, 64), g=(8.0, 8.0)) + 0.01
+    s = _scan(pattern[None, None].repeat(2, axis=1))
+    peaks = {}
+    for window in ("hann", "gaussian"):
+        c = np.asarray(s.get_cepstrum(window=window).data)[0, 0].copy()
+        c[28:37, 28:37] = 0  # the zero-quefrency peak
+        peaks[window] = np.unravel_index(np.argmax(c), c.shape)
+    assert peaks["gaussian"] == peaks["hann"]
+    # the first lattice peak sits 64 / 8 = 8 pixels from the centre
+    dy, dx = np.subtract(peaks["gaussian"], (32, 32))
+    assert sorted((abs(dy), abs(dx))) in ([0, 8], [8, 8])

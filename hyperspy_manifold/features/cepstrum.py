@@ -77,8 +77,13 @@ def get_cepstrum(
     ----------
     s : hyperspy.signal.BaseSignal
         4D-STEM data with two signal axes (eager or lazy).
-    window : {"hann", "radial_hann", None}
-        Apodisation window applied to the log-pattern.
+    window : {"hann", "radial_hann", "gaussian", None}
+        Apodisation window applied to the log-pattern, so the detector edges
+        do not ring in the cepstrum: separable Hann (the default, as in Padgett
+        et al. 2020), radial Hann (isotropic, zero beyond the inscribed
+        circle), separable Gaussian (standard deviation a sixth of the
+        detector side: 1 % at the edges, more weight to the outer pattern than
+        Hann) or None.
     minimum : {"global", "pattern"} or float
         Offset ``m``: the minimum of the whole dataset (Padgett's reference), of
         each pattern, or a given number.
