@@ -16,6 +16,7 @@ from hyperspy_manifold.features.lattice import (
     get_strain_maps,
 )
 from hyperspy_manifold.features.polar import get_angular_average, get_radial_variance
+from hyperspy_manifold.features.scan_fft import get_scan_fft
 from hyperspy_manifold.learn.manifold import (
     ManifoldResult,
     cluster_result,
@@ -52,6 +53,7 @@ __all__ = [
     "get_lattice_vectors",
     "get_radial_variance",
     "get_ring_features",
+    "get_scan_fft",
     "get_similarity_loadings",
     "get_strain_maps",
     "manifold_decomposition",

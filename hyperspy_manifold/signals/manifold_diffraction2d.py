@@ -6,6 +6,7 @@ from hyperspy_manifold.features.bragg import get_bragg_features
 from hyperspy_manifold.features.bright_field import get_bright_field_features
 from hyperspy_manifold.features.cepstrum import get_cepstrum
 from hyperspy_manifold.features.polar import get_angular_average, get_radial_variance
+from hyperspy_manifold.features.scan_fft import get_scan_fft
 from hyperspy_manifold.learn.manifold import manifold_decomposition
 from hyperspy_manifold.learn.nmf import bragg_nmf
 from hyperspy_manifold.learn.similarity import get_similarity_loadings
@@ -27,6 +28,7 @@ class ManifoldDiffraction2D(ElectronDiffraction2D):
     get_angular_average = api_method(get_angular_average)
     get_bragg_features = api_method(get_bragg_features)
     get_bright_field_features = api_method(get_bright_field_features)
+    get_scan_fft = api_method(get_scan_fft)
     bragg_nmf = api_method(bragg_nmf)
     manifold_decomposition = api_method(manifold_decomposition)
     get_similarity_loadings = api_method(get_similarity_loadings)
