@@ -76,8 +76,8 @@ def load_scan(path, signal_index=None, lazy=True):
         check_scan_file(path)
     except (OSError, ValueError) as exc:
         raise CLIError(f"cannot read {path.name}: {exc}") from None
-    # navigation chunks by bytes, detector whole: rosettasciio's default chunks
-    # of a large .mib peak at 5-7 times the file size in memory
+    # navigation chunks by bytes, detector whole: with rosettasciio's default
+    # chunks a lazy pass over a .mib peaks at ~9 times the file size in memory
     chunks = load_chunks(path) if lazy else None
     try:
         with warnings.catch_warnings():

@@ -7,9 +7,9 @@ rosettasciio reads every format lazily, but three of its defaults bite on real
   splits the detector axes (``(90, 90, 90, 90)`` for a 128 x 128 scan of
   256 x 256 frames); every per-pattern transform must merge them back into whole
   patterns, and the merged chunks hold ~1 GB each, so a lazy pipeline peaks at
-  5-7 times the file size.  Chunks of a fixed number of bytes along the
-  navigation axes, the detector axes whole, keep the peak flat whatever the file
-  size (``benchmarks/bench_mib_memory.py``).
+  ~9 times the file size (17.8 GB for 2.15 GB).  Chunks of a fixed number of
+  bytes along the navigation axes, the detector axes whole, keep the peak flat
+  whatever the file size (0.95 GB; ``benchmarks/bench_mib_memory.py``).
 - :func:`check_zarr_chunks` -- zarr returns the fill value for a chunk file that
   is missing, so a damaged ``.zspy`` reads as zeros without a word.
 - :func:`check_file_format` -- HyperSpy picks the reader from the extension; a
@@ -103,11 +103,11 @@ def load_chunks(path) -> tuple[int, ...] | None:
     """The ``chunks`` to pass to ``hs.load(path, lazy=True, chunks=...)``: those of
     :func:`navigation_chunks`, or None when they do not apply.
 
-    Only readers that take ``chunks`` (rosettasciio's memory-mapped ones: Merlin
-    ``.mib``, ``.blo``, ``.mrc``, ``.dm3``/``.dm4`` ...) and files holding a single
+    Only files whose extension names one reader, a reader that takes ``chunks``
+    (Merlin ``.mib``, ``.blo``, ``.dm3``/``.dm4`` ...), and that hold a single
     signal with navigation axes get them; a ``.zspy`` or ``.hspy`` keeps the
     chunks it was written with.  Choosing afterwards with ``rechunk`` would not
-    do: the reader's chunks are still read whole (5.8 GB peak instead of 0.9 GB on
+    do: the reader's chunks are still read whole (7.6 GB peak instead of 0.95 GB on
     a 2.15 GB ``.mib``, ``benchmarks/bench_mib_memory.py``).  The file is opened
     lazily once to learn its shape (the header only for these readers).
     """
