@@ -38,8 +38,9 @@ def navigation_chunks(
     Whole scan rows are grouped first (the last navigation axis is the fastest in
     every detector file, so a chunk is one contiguous read), then the scan is split
     into blocks of equal size.  Pass the result to ``hs.load(..., lazy=True,
-    chunks=...)`` for the memory-mapped readers (``.mib``, ``.blo``, ``.mrc``,
-    EMPAD) or to ``s.data.rechunk``.
+    chunks=...)`` for the readers that take ``chunks`` (``.mib``, ``.blo``,
+    ``.mrc``, ``.dm3``/``.dm4`` ...; :func:`load_chunks` decides from the
+    path): rechunking after loading still reads the reader's own chunks whole.
 
     Parameters
     ----------
