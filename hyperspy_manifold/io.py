@@ -13,7 +13,9 @@ rosettasciio reads every format lazily, but three of its defaults bite on real
 - :func:`check_zarr_chunks` -- zarr returns the fill value for a chunk file that
   is missing, so a damaged ``.zspy`` reads as zeros without a word.
 - :func:`check_file_format` -- HyperSpy picks the reader from the extension; a
-  ``.mib`` renamed ``.blo`` fails deep inside the wrong reader, or much later.
+  ``.mib`` renamed ``.blo`` sends the blockfile reader after a 13 GiB table of
+  chunks built from frame pixels read as its header: minutes, or a
+  ``MemoryError`` that names neither the file's real format nor the fix.
 """
 
 from __future__ import annotations
