@@ -72,13 +72,22 @@ def load_scan(path, signal_index=None, lazy=True):
     """
     import hyperspy.api as hs
 
+    from hyperspy_manifold.io import check_scan_file, load_chunks
+
     path = Path(path)
     if not path.exists():
         raise CLIError(f"no such file: {path}")
+    try:  # misnamed or damaged files: refused at once, not read as zeros
+        check_scan_file(path)
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"cannot read {path.name}: {exc}") from None
+    # navigation chunks by bytes, detector whole: with rosettasciio's default
+    # chunks a lazy pass over a .mib peaks at ~9 times the file size in memory
+    chunks = load_chunks(path) if lazy else None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            loaded = hs.load(path, lazy=lazy)
+            loaded = hs.load(path, lazy=lazy, **({"chunks": chunks} if chunks else {}))
     except Exception as exc:  # rosettasciio raises many types for unreadable files
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CLIError(f"cannot read {path.name}: {msg}") from None
