@@ -17,6 +17,7 @@ from hyperspy_manifold.features.lattice import (
 )
 from hyperspy_manifold.features.polar import get_angular_average, get_radial_variance
 from hyperspy_manifold.features.scan_fft import get_scan_fft
+from hyperspy_manifold.learn.estimator import ManifoldClustering
 from hyperspy_manifold.learn.manifold import (
     ManifoldResult,
     cluster_result,
@@ -37,6 +38,7 @@ from hyperspy_manifold.report import save_results
 __version__ = "0.1.0"
 
 __all__ = [
+    "ManifoldClustering",
     "ManifoldResult",
     "__version__",
     "adjusted_rand",

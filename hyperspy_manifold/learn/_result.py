@@ -64,7 +64,11 @@ class ManifoldResult:
         The feature signal that was clustered (lazy when computed from the data).
     estimators : dict
         The fitted ``scaler``, ``pca`` (or None), ``umap`` (list: the first fit
-        and every bootstrap round) and ``clusterer``.
+        and every bootstrap round), ``clusterer`` and ``embedder`` (the chosen
+        run); ``reduced`` (the fitted patterns in the scaled, PCA-reduced
+        feature space), their flat navigation indices ``fit_rows`` and
+        ``fit_labels``: what :class:`~hyperspy_manifold.ManifoldClustering`
+        predicts new scans from.
     parameters : dict
         Every parameter used, including the resolved defaults.
     """

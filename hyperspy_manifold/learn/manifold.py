@@ -769,6 +769,12 @@ def manifold_decomposition(
             "pca": embedder.pca_,
             "umap": embedder.umaps_,
             "clusterer": clusterer,
+            "embedder": embedder,
+            # the fitted patterns in the scaled (PCA-reduced) feature space, their
+            # flat navigation indices and labels: what a reusable model predicts from
+            "reduced": Z_fit if auto else embedder.reduce(X),
+            "fit_rows": fit_rows,
+            "fit_labels": labels_fit,
         },
     )
 
