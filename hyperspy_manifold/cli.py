@@ -491,6 +491,10 @@ def run_pipeline(
     )
     timings["similarity_s"] = time.perf_counter() - t0
     summary = {"features": features, "method": method, "seed": seed, "n_fit": n_fit}
+    # the keywords given to the feature transform (the mask is described apart)
+    summary["feature_kwargs"] = {
+        k: v for k, v in feature_kwargs.items() if k != "signal_mask"
+    }
     if truth is not None:
         from hyperspy_manifold.learn.metrics import adjusted_rand
 
