@@ -406,8 +406,9 @@ def run_pipeline(
     """Features -> learning -> similarity -> files in the folder ``out``.
 
     ``n_clusters`` (kmeans, spectral), ``min_cluster_size`` (umap-hdbscan),
-    ``window`` (cepstrum) and ``rings`` (angular average) are the keywords of
-    the same name of the public API; None keeps its default.  Returns the
+    ``window`` (cepstrum; a key of :data:`WINDOWS`) and ``rings`` (angular
+    average) are the keywords of the same name of the public API; None keeps
+    its default.  Returns the
     summary dict; its ``files`` lists exactly the files written.
     """
     import numpy as np
@@ -428,7 +429,7 @@ def run_pipeline(
     if rings is not None:
         feature_kwargs["rings"] = rings
     if window is not None:
-        feature_kwargs["window"] = window
+        feature_kwargs["window"] = WINDOWS[window]
     algorithm = {
         "umap-hdbscan": "hdbscan",
         "kmeans": "kmeans",
@@ -814,7 +815,7 @@ def cluster(args):
             rings=rings,
             n_clusters=args.n_clusters,
             min_cluster_size=args.min_cluster_size,
-            window=None if args.window is None else WINDOWS[args.window],
+            window=args.window,
         )
     print(
         f"clusters: {info['n_clusters']}  noise: {info['noise_positions']}  "
