@@ -409,6 +409,17 @@ def test_min_cluster_size_runs_hdbscan_once_with_it(tmp_path, scan_file):
     assert all((labels == k).sum() >= 12 for k in np.unique(labels[labels >= 0]))
 
 
+def test_n_fit_fits_a_subsample_and_labels_every_pattern(tmp_path, scan_file):
+    out = tmp_path / "o"
+    args = ["cluster", scan_file, "--features", "raw", "--method", "kmeans"]
+    args += ["--n-clusters", 3, "--n-fit", 30, "--out", out, "--quiet"]
+    assert run(args) == 0
+    info = summary(out)
+    assert info["n_fit"] == 30 and info["parameters"]["n_fit"] == 30
+    # the 42 patterns left out are labelled too, by the same three lattices
+    assert adjusted_rand(labels_of(out), stripes(3)) == pytest.approx(1)
+
+
 def _spy(monkeypatch, module, name):
     calls = []
     real = getattr(module, name)
