@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import re
+import secrets
+import shutil
 import signal as _signal
+import socket
 import sys
+import tempfile
 import time
+import traceback
 import warnings
 from pathlib import Path
 
@@ -24,6 +31,8 @@ FEATURES = {
     "raw": "raw",
 }
 METHODS = ("umap-hdbscan", "kmeans", "spectral", "nmf")
+#: --window values and the ``window`` of ``get_cepstrum`` they stand for.
+WINDOWS = {"hann": "hann", "radial-hann": "radial_hann", "none": None}
 
 #: Below this many patterns UMAP's neighbour graph means little: use k-means.
 MIN_PATTERNS_FOR_UMAP = 64
@@ -53,6 +62,27 @@ class Interrupted(BaseException):
 
 def _on_signal(signum, frame):
     raise Interrupted(_signal.Signals(signum).name)
+
+
+def _int_at_least(minimum):
+    """An argparse ``type``: an integer >= ``minimum`` (argparse names the option
+    in its error)."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be an integer >= {minimum}, got {text!r}"
+            ) from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"must be an integer >= {minimum}, got {value}"
+            )
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
 
 
 def _say(quiet, *args):
@@ -190,7 +220,199 @@ def apply_center(s, center, quiet):
     s.calibration.center = list(center)
 
 
+# -------------------------------------------------------------------------- output
+#
+# One run's files appear in --out together or not at all: they are written into a
+# temporary folder next to --out (same file system, so a rename moves them) and
+# the folder is renamed onto --out at the end.  A previous output set is first
+# renamed aside, so at any instant --out holds one complete set or nothing, even
+# when the process is killed (SIGKILL: no clean-up runs) or another run writes
+# into the same --out.  The temporary names carry host and pid, so a later run
+# tells a killed run's leftovers from a live run's folder.
+
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.hm-(?:tmp|old)-(?P<host>[^-]*)-(?P<pid>\d+)-")
+
+
+def _host():
+    return re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32]
+
+
+def _temporary_prefix(out: Path, kind: str) -> str:
+    return f".{out.name}.hm-{kind}-{_host()}-{os.getpid()}-"
+
+
+def _process_alive(pid: int) -> bool:
+    import psutil  # a dependency of dask.distributed
+
+    return psutil.pid_exists(pid)
+
+
+def _own_files(folder: Path):
+    """The entries of ``folder`` when it holds one earlier output set of this
+    command (every entry listed in its summary.json), else None."""
+    import json
+
+    entries = {p.name for p in folder.iterdir()}
+    if not entries:
+        return entries
+    try:
+        listed = json.loads((folder / "summary.json").read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return entries if isinstance(listed, list) and entries <= set(listed) else None
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {out} is an existing file: give a folder to write into")
+    if out.is_dir() and _own_files(out) is None:
+        raise CLIError(
+            f"--out {out} holds files that are not the output of an earlier run "
+            "(they would be replaced): give a new or an empty folder"
+        )
+
+
+def clean_stale(out: Path, quiet: bool) -> list[Path]:
+    """Remove the temporary folders next to ``out`` left by killed runs; report
+    those of other hosts (their runs may be alive).  Returns the removed paths."""
+    removed = []
+    if not out.parent.is_dir():
+        return removed
+    for path in out.parent.iterdir():
+        match = _TEMPORARY.match(path.name)
+        if match is None or match["name"] != out.name:
+            continue
+        if match["host"] != _host():
+            _say(quiet, f"note: {path} is from a run on host {match['host']}; left")
+            continue
+        pid = int(match["pid"])
+        if pid == os.getpid() or _process_alive(pid):
+            continue  # a run writing into the same --out right now
+        shutil.rmtree(path, ignore_errors=True)
+        _say(quiet, f"note: removed {path}, left by a killed run")
+        removed.append(path)
+    return removed
+
+
+@contextlib.contextmanager
+def _deferred_signals():
+    """Hold SIGINT/SIGTERM back for the few renames of a commit, so an
+    interruption never falls between moving the old set aside and the new one in."""
+    caught = []
+    old = {}
+    for sig in (_signal.SIGINT, _signal.SIGTERM):
+        old[sig] = _signal.signal(sig, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            _signal.signal(sig, handler)
+        if caught:
+            raise Interrupted(_signal.Signals(caught[0]).name)
+
+
+def _commit(tmp: Path, out: Path) -> None:
+    """Rename ``tmp`` onto ``out``, moving any output set already there aside."""
+    trash = []
+    try:
+        for _ in range(100):
+            try:
+                os.rename(tmp, out)
+                return
+            except OSError:
+                if not os.path.lexists(out):
+                    raise
+            if not out.is_dir() or _own_files(out) is None:
+                raise CLIError(
+                    f"--out {out} was given other files during the run, so the "
+                    "results were not moved there: give a new or an empty folder"
+                )
+            old = out.parent / (_temporary_prefix(out, "old") + secrets.token_hex(4))
+            try:
+                os.rename(out, old)
+            except FileNotFoundError:  # another run moved it first
+                continue
+            trash.append(old)
+        raise OSError(f"could not move the results onto {out}: it keeps reappearing")
+    finally:
+        for old in trash:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def output_set(out, quiet=False):
+    """Yield a temporary folder next to ``out``; rename it onto ``out`` when the
+    block succeeds, remove it when the block fails or is interrupted.
+
+    ``out`` is checked (not an existing file, no foreign files in it, its parent
+    writable) before the block runs, that is, before any computation.
+    """
+    out = Path(out).absolute()
+    if out.is_symlink():
+        out = out.resolve()
+    _check_out(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(
+            tempfile.mkdtemp(prefix=_temporary_prefix(out, "tmp"), dir=out.parent)
+        )
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise CLIError(
+            f"--out {out}: cannot write into {out.parent}: {reason}"
+        ) from None
+    clean_stale(out, quiet)
+    try:
+        yield tmp
+        with _deferred_signals():
+            _commit(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _check_listing(folder: Path, info: dict) -> None:
+    """Make ``summary.json`` list exactly the files in ``folder``."""
+    import json
+
+    written = {p.name for p in folder.iterdir()}
+    if written != set(info["files"]):
+        listed = [name for name in info["files"] if name in written]
+        info["files"] = listed + sorted(written - set(listed))
+        (folder / "summary.json").write_text(json.dumps(info, indent=2))
+
+
 # --------------------------------------------------------------------------- pipeline
+
+
+#: Feature transforms that take a detector mask (``signal_mask``) themselves.
+MASKED_FEATURES = ("cepstrum", "angular_average", "radial_variance", "bright_field")
+
+
+def masked_features(s, mask, features, quiet):
+    """Features of ``s`` that ignore the pixels of ``mask`` (True = excluded), for
+    the transforms without a ``signal_mask`` keyword.
+
+    ``"bragg"``: masked pixels take the minimum of their pattern, so no Bragg
+    peak can be found there (hot pixels, the beam stop's edge).  ``"raw"``:
+    they take 0 in every pattern, a constant feature the scaling maps to 0, so it
+    adds no distance between patterns.  Cluster means and similarity loadings
+    still come from the unmasked patterns.
+    """
+    import dask.array as da
+    import numpy as np
+
+    import hyperspy_manifold as hm
+
+    data = da.asarray(s.data)
+    if features == "bragg":
+        flat = data.reshape(data.shape[:-2] + (-1,))
+        fill = flat[..., np.flatnonzero(~mask.ravel())].min(axis=-1)[..., None, None]
+    else:
+        fill = np.zeros((), dtype=data.dtype)
+    masked = s._deepcopy_with_new_data(da.where(mask, fill, data).astype(data.dtype))
+    if features == "raw":
+        return masked
+    return hm.get_bragg_features(masked, lazy_output=True, show_progressbar=not quiet)
 
 
 def run_pipeline(
@@ -206,23 +428,37 @@ def run_pipeline(
     extra_summary=None,
     html=False,
     rings=None,
+    n_clusters=None,
+    min_cluster_size=None,
+    window=None,
 ):
-    """Features -> learning -> similarity -> files.  Returns the summary dict."""
+    """Features -> learning -> similarity -> files in the folder ``out``.
+
+    ``n_clusters`` (kmeans, spectral), ``min_cluster_size`` (umap-hdbscan),
+    ``window`` (cepstrum; a key of :data:`WINDOWS`) and ``rings`` (angular
+    average) are the keywords of the same name of the public API; None keeps
+    its default.  Returns the
+    summary dict; its ``files`` lists exactly the files written.
+    """
     import numpy as np
 
     import hyperspy_manifold as hm
+    from hyperspy_manifold.report import FIGURES
 
     timings = {}
     n_patterns = int(np.prod(s.axes_manager.navigation_shape))
+    n_fitted = n_patterns if n_fit is None else min(n_fit, n_patterns)
     feature_kwargs = {}
-    if signal_mask is not None and features in (
-        "cepstrum",
-        "angular_average",
-        "radial_variance",
-    ):
-        feature_kwargs["signal_mask"] = signal_mask
+    feature_input = features
+    if signal_mask is not None:
+        if features in MASKED_FEATURES:
+            feature_kwargs["signal_mask"] = signal_mask
+        else:
+            feature_input = masked_features(s, signal_mask, features, quiet)
     if rings is not None:
         feature_kwargs["rings"] = rings
+    if window is not None:
+        feature_kwargs["window"] = WINDOWS[window]
     algorithm = {
         "umap-hdbscan": "hdbscan",
         "kmeans": "kmeans",
@@ -230,6 +466,12 @@ def run_pipeline(
     }.get(method)
     kwargs = {}
     if algorithm == "hdbscan" and n_patterns < MIN_PATTERNS_FOR_UMAP:
+        if min_cluster_size is not None:
+            raise CLIError(
+                f"--min-cluster-size needs UMAP + HDBSCAN, but the scan has only "
+                f"{n_patterns} patterns (at least {MIN_PATTERNS_FOR_UMAP}): use "
+                "--method kmeans --n-clusters N"
+            )
         # a notice on stdout (never mixed into the one-line errors on stderr)
         _say(
             quiet,
@@ -238,15 +480,29 @@ def run_pipeline(
         )
         method, algorithm = "kmeans", "kmeans"
     if algorithm in ("kmeans", "spectral"):
-        kwargs["n_clusters"] = max(1, min(4, n_patterns - 1))
+        if n_clusters is None:
+            n_clusters = max(1, min(4, n_patterns - 1))
+        elif n_clusters > n_fitted:
+            raise CLIError(
+                f"--n-clusters {n_clusters} is more than the {n_fitted} patterns "
+                "clustered"
+            )
+        kwargs["n_clusters"] = n_clusters
+    if min_cluster_size is not None:
+        if min_cluster_size > n_fitted:
+            raise CLIError(
+                f"--min-cluster-size {min_cluster_size} is more than the {n_fitted} "
+                "patterns clustered"
+            )
+        kwargs["min_cluster_size"] = min_cluster_size
     _say(quiet, f"Features: {features}; method: {method}; {n_patterns} patterns")
     t0 = time.perf_counter()
     if method == "nmf":
-        result = nmf_result(s, features, feature_kwargs, seed, quiet)
+        result = nmf_result(s, feature_input, feature_kwargs, seed, quiet)
     else:
         result = hm.manifold_decomposition(
             s,
-            features=features,
+            features=feature_input,
             feature_kwargs=feature_kwargs or None,
             algorithm=algorithm,
             n_fit=n_fit,
@@ -255,6 +511,8 @@ def run_pipeline(
             show_progressbar=not quiet,
             **kwargs,
         )
+    # a masked transform is passed as a feature signal: keep its name
+    result.parameters["features"] = features
     timings["features_and_learning_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     _say(quiet, "Similarity loadings ...")
@@ -263,13 +521,19 @@ def run_pipeline(
     )
     timings["similarity_s"] = time.perf_counter() - t0
     summary = {"features": features, "method": method, "seed": seed, "n_fit": n_fit}
+    # the keywords given to the feature transform (the mask is described apart)
+    summary["feature_kwargs"] = {
+        k: v for k, v in feature_kwargs.items() if k != "signal_mask"
+    }
     if truth is not None:
         from hyperspy_manifold.learn.metrics import adjusted_rand
 
         summary["ari"] = float(adjusted_rand(result.labels.data, truth))
     summary.update(extra_summary or {})
     summary["timings"] = timings
-    _say(quiet, f"Writing results to {out} ...")
+    summary["files"] = ["results.zspy", *FIGURES]
+    summary["files"] += ["report.html", "summary.json"] if html else ["summary.json"]
+    _say(quiet, "Writing the results ...")
     info = hm.save_results(result, out, similarity=similarity, summary=summary)
     if html:
         from hyperspy_manifold.html_report import to_html
@@ -282,11 +546,13 @@ def run_pipeline(
             similarity=similarity,
             summary=info,
         )
+    _check_listing(Path(out), info)
     return info
 
 
 def nmf_result(s, features, feature_kwargs, seed, quiet):
-    """Iterative NMF; every position labelled by its strongest component."""
+    """Iterative NMF; every position labelled by its strongest component.
+    ``features``: a name or a feature signal (see :func:`masked_features`)."""
     import numpy as np
 
     import hyperspy_manifold as hm
@@ -328,10 +594,19 @@ def build_parser():
 
     def common(q):
         q.add_argument(
-            "--out", required=True, type=Path, help="output folder (created)"
+            "--out",
+            required=True,
+            type=Path,
+            help="output folder, created or replaced as a whole by this run's files "
+            "(written next to it first, moved in at the end)",
         )
         q.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
         q.add_argument("--quiet", action="store_true", help="no progress output")
+        q.add_argument(
+            "--debug",
+            action="store_true",
+            help="on an error, show the Python traceback, not only the one-line cause",
+        )
         q.add_argument(
             "--html",
             action="store_true",
@@ -364,13 +639,42 @@ def build_parser():
     c.add_argument("--method", choices=METHODS, default="umap-hdbscan")
     c.add_argument("--center", default=None, help="'auto' (pyxem) or X,Y in pixels")
     c.add_argument(
-        "--mask", type=Path, default=None, help="detector mask (.npy, True = excluded)"
+        "--mask",
+        type=Path,
+        default=None,
+        help="detector mask (.npy or an image, True = excluded), used by every "
+        "--features",
     )
     c.add_argument(
         "--n-fit",
-        type=int,
+        type=_int_at_least(3),
         default=None,
-        help="fit on a random subsample of N patterns",
+        metavar="N",
+        help="fit on a random subsample of N >= 3 patterns, then label the others "
+        "(not for --method nmf)",
+    )
+    c.add_argument(
+        "--n-clusters",
+        type=_int_at_least(1),
+        default=None,
+        metavar="N",
+        help="number of clusters of --method kmeans or spectral (default 4, at "
+        "most the number of patterns - 1)",
+    )
+    c.add_argument(
+        "--min-cluster-size",
+        type=_int_at_least(2),
+        default=None,
+        metavar="K",
+        help="HDBSCAN minimum cluster size of --method umap-hdbscan: one HDBSCAN "
+        "run with it, noise kept as -1 (default: the partition is chosen "
+        "automatically, every pattern in a cluster)",
+    )
+    c.add_argument(
+        "--window",
+        choices=sorted(WINDOWS),
+        default=None,
+        help="apodisation window of --features cepstrum (default hann)",
     )
     c.add_argument(
         "--rings",
@@ -435,25 +739,26 @@ def demo(args):
     from hyperspy_manifold.data import polycrystalline_film
 
     t0 = _time.perf_counter()
-    _say(args.quiet, "Simulating a polycrystalline film with known grains ...")
-    # a 32 x 32 scan of 8 Ag grains and an amorphous patch; probe overlap mixes
-    # neighbouring grains over 1 nm at each boundary (those patterns are the
-    # ambiguous ones that bound the attainable ARI)
-    s, truth = polycrystalline_film(boundary_width=1.0, random_state=args.seed)
-    info = run_pipeline(
-        s,
-        args.out,
-        features="cepstrum",
-        method="umap-hdbscan",
-        seed=args.seed,
-        quiet=args.quiet,
-        truth=truth.labels,
-        extra_summary={
-            "input": "hyperspy_manifold.data.polycrystalline_film(boundary_width=1.0, "
-            f"random_state={args.seed})"
-        },
-        html=args.html,
-    )
+    with output_set(args.out, args.quiet) as folder:
+        _say(args.quiet, "Simulating a polycrystalline film with known grains ...")
+        # a 32 x 32 scan of 8 Ag grains and an amorphous patch; probe overlap
+        # mixes neighbouring grains over 1 nm at each boundary (those patterns are
+        # the ambiguous ones that bound the attainable ARI)
+        s, truth = polycrystalline_film(boundary_width=1.0, random_state=args.seed)
+        info = run_pipeline(
+            s,
+            folder,
+            features="cepstrum",
+            method="umap-hdbscan",
+            seed=args.seed,
+            quiet=args.quiet,
+            truth=truth.labels,
+            extra_summary={
+                "input": "hyperspy_manifold.data.polycrystalline_film("
+                f"boundary_width=1.0, random_state={args.seed})"
+            },
+            html=args.html,
+        )
     info["timings"]["total_s"] = _time.perf_counter() - t0
     print(
         f"clusters: {info['n_clusters']}  noise: {info['noise_positions']}  "
@@ -482,35 +787,89 @@ def parse_rings(text, features):
     return edges
 
 
+def check_options(args):
+    """Refuse, before anything is read or computed, an option the chosen
+    ``--method`` or ``--features`` does not use (it would be silently ignored)."""
+    method, features = args.method, args.features
+    if args.n_fit is not None and method == "nmf":
+        raise CLIError(
+            "--n-fit applies to --method umap-hdbscan, kmeans or spectral, not nmf "
+            "(NMF factorises every pattern)"
+        )
+    if args.n_clusters is not None and method not in ("kmeans", "spectral"):
+        hint = (
+            "; umap-hdbscan finds the number itself (--min-cluster-size sets "
+            "the smallest cluster)"
+            if method == "umap-hdbscan"
+            else "; NMF finds the number of components itself"
+        )
+        raise CLIError(
+            f"--n-clusters applies to --method kmeans or spectral, not {method}{hint}"
+        )
+    if args.min_cluster_size is not None and method != "umap-hdbscan":
+        raise CLIError(
+            f"--min-cluster-size applies to --method umap-hdbscan, not {method}"
+        )
+    if args.window is not None and features != "cepstrum":
+        raise CLIError(f"--window applies to --features cepstrum, not {features!r}")
+
+
 def cluster(args):
-    if args.n_fit is not None and args.n_fit < 2:
-        raise CLIError(f"--n-fit must be >= 2, got {args.n_fit}")
+    check_options(args)
     center = parse_center(args.center)
     rings = parse_rings(args.rings, args.features)
     t0 = time.perf_counter()
-    with _dask_client(args.scheduler, args.workers):
+    with (
+        output_set(args.out, args.quiet) as folder,
+        _dask_client(args.scheduler, args.workers),
+    ):
         _say(args.quiet, f"Loading {args.file} (lazy) ...")
         s = load_scan(args.file, args.signal_index)
         mask = load_mask(args.mask, s.data.shape[-2:]) if args.mask else None
         apply_center(s, center, args.quiet)
+        extra = {"input": str(args.file)}
+        if mask is not None:
+            extra["mask"] = {"file": str(args.mask), "pixels": int(mask.sum())}
         info = run_pipeline(
             s,
-            args.out,
+            folder,
             features=FEATURES[args.features],
             method=args.method,
             n_fit=args.n_fit,
             seed=args.seed,
             signal_mask=mask,
             quiet=args.quiet,
-            extra_summary={"input": str(args.file)},
+            extra_summary=extra,
             html=args.html,
             rings=rings,
+            n_clusters=args.n_clusters,
+            min_cluster_size=args.min_cluster_size,
+            window=args.window,
         )
     print(
         f"clusters: {info['n_clusters']}  noise: {info['noise_positions']}  "
         f"time: {time.perf_counter() - t0:.1f} s  -> {args.out}"
     )
     return 0
+
+
+#: Longest error line printed; --debug shows the whole message and traceback.
+MAX_MESSAGE = 400
+
+
+def describe(exc: BaseException) -> str:
+    """``exc`` on one line: its type and message."""
+    message = " ".join(str(exc).split())
+    if isinstance(exc, MemoryError):
+        message = (message + ": " if message else "") + (
+            "out of memory; fit on a subsample (--n-fit N) or use a machine with "
+            "more memory"
+        )
+    elif not message:
+        message = "(no message; --debug shows the traceback)"
+    if len(message) > MAX_MESSAGE:
+        message = message[: MAX_MESSAGE - 30] + " ... (--debug shows the rest)"
+    return f"{type(exc).__name__}: {message}"
 
 
 def main(argv=None) -> int:
@@ -537,9 +896,18 @@ def main(argv=None) -> int:
     except (CLIError, ValueError) as exc:
         # the library's ValueErrors are written for people: name the parameter
         # and the fix, so one line is all the user needs
+        if args.debug:
+            traceback.print_exc()
         message = " ".join(str(exc).split())
         print(f"hyperspy-manifold: error: {message}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        # anything else (a full disk, a lost dask worker, memory, a bug): its
+        # type and message on one line, the traceback with --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"hyperspy-manifold: error: {describe(exc)}", file=sys.stderr)
+        return 1
     except Interrupted as exc:
         print(
             f"hyperspy-manifold: interrupted by {exc}; no partial results were written",
