@@ -18,6 +18,7 @@ from hyperspy_manifold.features.lattice import (
 from hyperspy_manifold.features.polar import get_angular_average, get_radial_variance
 from hyperspy_manifold.features.scan_fft import get_scan_fft
 from hyperspy_manifold.learn.estimator import ManifoldClustering
+from hyperspy_manifold.learn.hierarchy import hierarchical_clustering
 from hyperspy_manifold.learn.manifold import (
     ManifoldResult,
     cluster_result,
@@ -58,6 +59,7 @@ __all__ = [
     "get_scan_fft",
     "get_similarity_loadings",
     "get_strain_maps",
+    "hierarchical_clustering",
     "manifold_decomposition",
     "nmi",
     "precision_any",

@@ -32,7 +32,12 @@ FEATURES = {
 }
 METHODS = ("umap-hdbscan", "kmeans", "spectral", "nmf")
 #: --window values and the ``window`` of ``get_cepstrum`` they stand for.
-WINDOWS = {"hann": "hann", "radial-hann": "radial_hann", "none": None}
+WINDOWS = {
+    "hann": "hann",
+    "radial-hann": "radial_hann",
+    "gaussian": "gaussian",
+    "none": None,
+}
 
 #: Below this many patterns UMAP's neighbour graph means little: use k-means.
 MIN_PATTERNS_FOR_UMAP = 64
@@ -384,37 +389,6 @@ def _check_listing(folder: Path, info: dict) -> None:
 # --------------------------------------------------------------------------- pipeline
 
 
-#: Feature transforms that take a detector mask (``signal_mask``) themselves.
-MASKED_FEATURES = ("cepstrum", "angular_average", "radial_variance", "bright_field")
-
-
-def masked_features(s, mask, features, quiet):
-    """Features of ``s`` that ignore the pixels of ``mask`` (True = excluded), for
-    the transforms without a ``signal_mask`` keyword.
-
-    ``"bragg"``: masked pixels take the minimum of their pattern, so no Bragg
-    peak can be found there (hot pixels, the beam stop's edge).  ``"raw"``:
-    they take 0 in every pattern, a constant feature the scaling maps to 0, so it
-    adds no distance between patterns.  Cluster means and similarity loadings
-    still come from the unmasked patterns.
-    """
-    import dask.array as da
-    import numpy as np
-
-    import hyperspy_manifold as hm
-
-    data = da.asarray(s.data)
-    if features == "bragg":
-        flat = data.reshape(data.shape[:-2] + (-1,))
-        fill = flat[..., np.flatnonzero(~mask.ravel())].min(axis=-1)[..., None, None]
-    else:
-        fill = np.zeros((), dtype=data.dtype)
-    masked = s._deepcopy_with_new_data(da.where(mask, fill, data).astype(data.dtype))
-    if features == "raw":
-        return masked
-    return hm.get_bragg_features(masked, lazy_output=True, show_progressbar=not quiet)
-
-
 def run_pipeline(
     s,
     out,
@@ -448,13 +422,9 @@ def run_pipeline(
     timings = {}
     n_patterns = int(np.prod(s.axes_manager.navigation_shape))
     n_fitted = n_patterns if n_fit is None else min(n_fit, n_patterns)
+    # the detector mask reaches every feature transform through the API's
+    # ``signal_mask`` (bragg: no peak searched there; raw: the pixels zeroed)
     feature_kwargs = {}
-    feature_input = features
-    if signal_mask is not None:
-        if features in MASKED_FEATURES:
-            feature_kwargs["signal_mask"] = signal_mask
-        else:
-            feature_input = masked_features(s, signal_mask, features, quiet)
     if rings is not None:
         feature_kwargs["rings"] = rings
     if window is not None:
@@ -498,12 +468,13 @@ def run_pipeline(
     _say(quiet, f"Features: {features}; method: {method}; {n_patterns} patterns")
     t0 = time.perf_counter()
     if method == "nmf":
-        result = nmf_result(s, feature_input, feature_kwargs, seed, quiet)
+        result = nmf_result(s, features, feature_kwargs, seed, quiet, signal_mask)
     else:
         result = hm.manifold_decomposition(
             s,
-            features=feature_input,
+            features=features,
             feature_kwargs=feature_kwargs or None,
+            signal_mask=signal_mask,
             algorithm=algorithm,
             n_fit=n_fit,
             random_state=seed,
@@ -511,8 +482,6 @@ def run_pipeline(
             show_progressbar=not quiet,
             **kwargs,
         )
-    # a masked transform is passed as a feature signal: keep its name
-    result.parameters["features"] = features
     timings["features_and_learning_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     _say(quiet, "Similarity loadings ...")
@@ -522,9 +491,7 @@ def run_pipeline(
     timings["similarity_s"] = time.perf_counter() - t0
     summary = {"features": features, "method": method, "seed": seed, "n_fit": n_fit}
     # the keywords given to the feature transform (the mask is described apart)
-    summary["feature_kwargs"] = {
-        k: v for k, v in feature_kwargs.items() if k != "signal_mask"
-    }
+    summary["feature_kwargs"] = dict(feature_kwargs)
     if truth is not None:
         from hyperspy_manifold.learn.metrics import adjusted_rand
 
@@ -550,9 +517,8 @@ def run_pipeline(
     return info
 
 
-def nmf_result(s, features, feature_kwargs, seed, quiet):
-    """Iterative NMF; every position labelled by its strongest component.
-    ``features``: a name or a feature signal (see :func:`masked_features`)."""
+def nmf_result(s, features, feature_kwargs, seed, quiet, signal_mask=None):
+    """Iterative NMF; every position labelled by its strongest component."""
     import numpy as np
 
     import hyperspy_manifold as hm
@@ -561,6 +527,7 @@ def nmf_result(s, features, feature_kwargs, seed, quiet):
         s,
         features=features,
         feature_kwargs=feature_kwargs or None,
+        signal_mask=signal_mask,
         random_state=seed,
         return_info=True,
         show_progressbar=not quiet,

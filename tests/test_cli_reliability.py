@@ -433,7 +433,13 @@ def _spy(monkeypatch, module, name):
 
 
 @pytest.mark.parametrize(
-    "window, expected", [(None, "hann"), ("none", None), ("radial-hann", "radial_hann")]
+    "window, expected",
+    [
+        (None, "hann"),
+        ("none", None),
+        ("radial-hann", "radial_hann"),
+        ("gaussian", "gaussian"),
+    ],
 )
 def test_window_reaches_get_cepstrum(
     tmp_path, scan_file, monkeypatch, window, expected
@@ -499,7 +505,9 @@ def test_mask_reaches_every_feature_transform(
     matrices = []
 
     def capture(s, features="cepstrum", feature_kwargs=None, **kwargs):
-        f = feature_signal(s, features, feature_kwargs, show_progressbar=False)
+        f = feature_signal(
+            s, features, feature_kwargs, False, signal_mask=kwargs.get("signal_mask")
+        )
         matrices.append(feature_matrix(f, None, show_progressbar=False))
         return fixed_labels(s)
 
