@@ -190,3 +190,89 @@ def test_explicit_center_equals_calibration_center():
     s.calibration.center = None  # the keyword wins over the calibration
     given = values(hm.get_radial_variance(s, center=center))
     np.testing.assert_array_equal(given, from_calibration)
+
+
+# ------------------------------------------------------- the pyxem tutorial workflow
+
+
+def test_pyxem_workflow_to_plot_cluster_results():
+    """Raw lazy scan -> center_direct_beam -> calibration in 1/Å -> pyxem's
+    azimuthal integration -> this package's features, manifold clustering and
+    NMF -> HyperSpy's plot_cluster_results (examples/plot_pyxem_workflow.py)."""
+    import matplotlib.pyplot as plt
+    import pyxem as pxm
+
+    from hyperspy_manifold.data import polycrystalline_film
+
+    film, truth = polycrystalline_film(
+        shape=(12, 12), detector=48, n_grains=3, descan_shift=2.0, random_state=3
+    )
+    k_scale = film.axes_manager.signal_axes[0].scale
+    s = pxm.signals.ElectronDiffraction2D(np.asarray(film.data)).as_lazy()
+    assert s.calibration.center == [0, 0]  # as a detector file loads
+
+    shifts = s.get_direct_beam_position(
+        method="center_of_mass", mask=(24, 24, 4), lazy_output=False
+    )
+    assert np.ptp(np.asarray(shifts.data), axis=(0, 1)).max() > 1  # the descan
+    s.center_direct_beam(shifts=shifts)
+    # pyxem moves the beam to pixel (kx / 2, ky / 2); the centre is set there
+    s.calibration.center = [n / 2 for n in s.axes_manager.signal_shape]
+    s.calibration.scale = k_scale  # keeps the centre
+    s.calibration.units = "$\\AA^{-1}$"
+    assert s.calibration.center == pytest.approx([24, 24])
+    after = s.get_direct_beam_position(
+        method="center_of_mass", mask=(24, 24, 4), lazy_output=False
+    )
+    assert np.abs(np.asarray(after.data)).max() < 0.5  # every beam is centred
+
+    edges = np.arange(21) * k_scale
+    theirs = values(
+        s.get_azimuthal_integral1d(
+            npt=20, radial_range=(0, edges[-1]), mean=True, show_progressbar=False
+        )
+    )
+    s.set_signal_type("manifold")
+    assert type(s).__name__ == "LazyManifoldDiffraction2D"
+    assert s.calibration.center == pytest.approx([24, 24])  # calibration kept
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # the centre is pyxem's
+        ours = values(s.get_angular_average(rings=edges, angle_step=360))
+    np.testing.assert_allclose(ours, theirs, atol=0.03 * theirs.max())
+
+    aa = s.get_angular_average(rings=[0.25, 0.57, 1.3], angle_step=10)
+    assert aa._lazy
+    result = s.manifold_decomposition(
+        features=aa, n_runs=1, random_state=0, return_info=True
+    )
+    assert hm.adjusted_rand(result.labels, truth.labels) > 0.5
+
+    # what HyperSpy's plot_cluster_results reads from learning_results
+    lr = s.learning_results
+    n, n_nav, n_sig = lr.number_of_clusters, 12 * 12, 48 * 48
+    assert n >= 2
+    assert lr.cluster_labels.shape == (n, n_nav) and lr.cluster_labels.dtype == bool
+    assert lr.cluster_sum_signals.shape == (n, n_sig)
+    assert lr.cluster_centroid_signals.shape == (n, n_sig)
+    assert lr.cluster_distances.shape == (n, n_nav)
+    means = s.get_cluster_signals(signal="mean")
+    assert means.axes_manager.navigation_shape == (n,)
+    assert means.axes_manager.signal_shape == (48, 48)
+    assert means.axes_manager.signal_axes[0].scale == pytest.approx(k_scale)
+    merged = values(s.get_cluster_labels(merged=True))
+    np.testing.assert_array_equal(merged, values(result.labels))
+    assert s.get_cluster_distances().axes_manager.signal_shape == (12, 12)
+    plt.close("all")
+    s.plot_cluster_results()
+    assert len(plt.get_fignums()) >= 3  # labels, cluster means, distances
+    plt.close("all")
+
+    s.bragg_nmf(
+        features=aa, n_components=6, merge_threshold=0.4, n_models=2, random_state=0
+    )
+    loadings = s.get_decomposition_loadings()
+    assert loadings.axes_manager.signal_shape == (12, 12)
+    factors = s.get_decomposition_factors()
+    assert factors.axes_manager.signal_shape == (48, 48)
+    s.plot_decomposition_results()
+    plt.close("all")

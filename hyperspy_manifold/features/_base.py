@@ -42,8 +42,9 @@ def check_pattern_signal(s, func_name: str, require_navigation: bool = True) -> 
     if am.signal_dimension != 2:
         raise ValueError(
             f"`{func_name}` needs a signal with 2 signal axes (diffraction patterns), "
-            f"got signal dimension {am.signal_dimension}. Use `s.transpose(signal_axes=2)` "
-            "or `s.set_signal_type(...)` to mark the detector axes as signal axes."
+            f"got signal dimension {am.signal_dimension}. Make the last two array axes "
+            "(the detector) the signal axes with `s = s.transpose(signal_axes=2)`, "
+            'then `s.set_signal_type("manifold")`.'
         )
     if require_navigation and am.navigation_dimension == 0:
         raise ValueError(
@@ -165,10 +166,18 @@ def resolve_center(s, center=None) -> tuple[float, float]:
                 f"`center` must be None or a pair (x, y) in pixels, got {center!r}."
             ) from None
     if not (0 <= cx <= kx - 1 and 0 <= cy <= ky - 1):
+        if center is None:
+            raise ValueError(
+                f"The beam centre ({cx:g}, {cy:g}) (x, y in pixels) from the "
+                "calibration of the detector axes (pyxem's `s.calibration.center`, "
+                f"-offset / scale) lies outside the detector of {kx} x {ky} pixels. "
+                "Set it with `s.calibration.center = None` (the detector centre) or "
+                "`s.calibration.center = (x, y)`, or pass `center=(x, y)`."
+            )
         raise ValueError(
             f"`center` ({cx:g}, {cy:g}) (x, y in pixels) lies outside the detector of "
-            f"{kx} x {ky} pixels. Give the beam centre in pixels or calibrate it with "
-            "pyxem's `center_direct_beam`."
+            f"{kx} x {ky} pixels. Give the beam centre in pixels, e.g. from pyxem's "
+            "`s.get_direct_beam_position(...)`."
         )
     return float(cy), float(cx)
 
