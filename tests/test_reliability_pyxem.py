@@ -276,3 +276,26 @@ def test_pyxem_workflow_to_plot_cluster_results():
     assert factors.axes_manager.signal_shape == (48, 48)
     s.plot_decomposition_results()
     plt.close("all")
+
+
+def test_one_signal_type_name_in_docs_examples_and_messages():
+    """Users are told one name, the alias registered for ManifoldDiffraction2D."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).parent.parent
+    package = root / "hyperspy_manifold"
+    registry = yaml.safe_load((package / "hyperspy_extension.yaml").read_text())
+    spec = registry["signals"]["ManifoldDiffraction2D"]
+    assert spec["signal_type"] == "manifold_diffraction"
+    assert spec["signal_type_aliases"] == ["manifold"]
+    files = [root / "README.md", *root.glob("docs/**/*.rst")]
+    files += [*root.glob("examples/*.py"), *package.rglob("*.py")]
+    told = {}
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        for name in re.findall(r"set_signal_type\(\\?[\"']([^\"'\\]*)", text):
+            told.setdefault(name, []).append(path.name)
+    assert set(told) == {"manifold"}, told
