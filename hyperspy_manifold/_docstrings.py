@@ -7,6 +7,15 @@ parameters) and its function is decorated with :func:`fill_docstring`.
 from __future__ import annotations
 
 SHARED_PARAMETERS = {
+    "center": """center : (float, float), optional
+        Beam centre ``(x, y)`` in pixels.  Default: pyxem's
+        ``s.calibration.center``, the pixel where the calibrated detector axes
+        are 0 (``-offset / scale``), the centre pyxem's own
+        ``get_azimuthal_integral1d`` uses on the same signal.  Set it with
+        ``s.calibration.center = (x, y)``, or ``= None`` for the detector
+        centre (after ``s.center_direct_beam(...)`` the beam is on pixel
+        ``(kx / 2, ky / 2)``).  Axes never centred (both offsets 0, which pyxem
+        reads as the corner pixel) give the detector centre and a warning.""",
     "lazy_output": """lazy_output : bool, optional
         Return a lazy signal (computed chunk by chunk when needed) or an
         in-memory one. Default follows the input: lazy in, lazy out.""",

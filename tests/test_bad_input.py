@@ -230,7 +230,8 @@ def _structure(kind, lazy):
 
 STRUCTURE_ERRORS = {
     "signal_1d": r"needs a signal with 2 signal axes .* got signal dimension 1\. "
-    r"Use `s\.transpose\(signal_axes=2\)`",
+    r"Make .* the signal axes with `s = s\.transpose\(signal_axes=2\)`, then "
+    r'`s\.set_signal_type\("manifold"\)`',
     "signal_3d": r"needs a signal with 2 signal axes .* got signal dimension 3",
     "empty_scan": r"got an empty signal of shape \(0, 4, 16, 16\)",
     "empty_detector": r"got an empty signal of shape \(3, 4, 0, 16\)",
@@ -658,7 +659,9 @@ def test_wrong_masks_vectors_labels_and_centres(make, exc, match, lazy):
 @lazy_and_eager
 @pytest.mark.parametrize("name", ["get_radial_variance", "get_bragg_features"])
 def test_calibrated_centre_off_the_detector(name, lazy):
-    with pytest.raises(ValueError, match=r"`center` \(-5, -5\).*center_direct_beam"):
+    # pyxem's centre (-offset / scale) is off the detector: say where it came from
+    match = r"beam centre \(-5, -5\).*calibration\.center = None"
+    with pytest.raises(ValueError, match=match):
         call(name, _calibrated_off_detector(lazy))
 
 

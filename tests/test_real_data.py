@@ -1,6 +1,8 @@
 """Real detector files (tests/data, see ATTRIBUTION.md) load lazily through
 rosettasciio, become ManifoldDiffraction2D and flow through every transform."""
 
+import warnings
+
 import hyperspy.api as hs
 import numpy as np
 import pytest
@@ -79,3 +81,53 @@ def test_single_frame_file():
     rv = hm.get_radial_variance(s).data.compute()
     assert c.shape == (256, 256) and np.isfinite(c).all()
     assert rv.ndim == 1 and (rv >= 0).all() and np.isfinite(rv).all()
+
+
+#: Every per-pattern feature of the package, with its default arguments.
+DEFAULT_FEATURES = (
+    "get_cepstrum",
+    "get_radial_variance",
+    "get_angular_average",
+    "get_bragg_features",
+    "get_bright_field_features",
+)
+
+
+def _default_features(s):
+    """Run every feature with its defaults; the computed arrays, by name."""
+    out = {}
+    for name in DEFAULT_FEATURES:
+        with warnings.catch_warnings():
+            # rings="auto" falls back to equal rings on spot patterns (a warning)
+            warnings.filterwarnings("ignore", "`rings='auto'` found no minimum")
+            f = getattr(hm, name)(s)
+        assert f._lazy == s._lazy
+        data = np.asarray(f.data.compute() if f._lazy else f.data)
+        assert np.isfinite(data).all(), name
+        out[name] = data
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_default_features_on_real_file(name):
+    s, nav, _ = load(name)
+    for data in _default_features(s).values():
+        assert data.shape[: len(nav)] == nav
+
+
+def test_default_features_on_real_single_patterns():
+    """The lone Merlin frame and pyxem-demos' amorphous pattern (.hspy, a plain
+    Signal2D whose stored calibration puts the beam centre far off the detector)."""
+    frame = hs.load(DATA / "test_CL30cm.mib", lazy=True)
+    frame.set_signal_type("manifold")
+    frame.calibration.center = None
+    _default_features(frame)
+
+    s = hs.load(DATA / "amorphous_pattern.hspy")
+    assert type(s).__name__ == "Signal2D"
+    with pytest.raises(ValueError, match=r"s\.calibration\.center = None"):
+        hm.get_radial_variance(s)
+    s.set_signal_type("manifold")
+    s.calibration.center = None
+    features = _default_features(s)
+    assert features["get_radial_variance"].shape == (255,)  # 512 x 512, centred

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 
 import dask
@@ -41,8 +42,9 @@ def check_pattern_signal(s, func_name: str, require_navigation: bool = True) -> 
     if am.signal_dimension != 2:
         raise ValueError(
             f"`{func_name}` needs a signal with 2 signal axes (diffraction patterns), "
-            f"got signal dimension {am.signal_dimension}. Use `s.transpose(signal_axes=2)` "
-            "or `s.set_signal_type(...)` to mark the detector axes as signal axes."
+            f"got signal dimension {am.signal_dimension}. Make the last two array axes "
+            "(the detector) the signal axes with `s = s.transpose(signal_axes=2)`, "
+            'then `s.set_signal_type("manifold")`.'
         )
     if require_navigation and am.navigation_dimension == 0:
         raise ValueError(
@@ -130,19 +132,29 @@ def detector_calibration(s) -> tuple[float, float, str]:
 
 
 def resolve_center(s, center=None) -> tuple[float, float]:
-    """Beam centre ``(cy, cx)`` in pixels.
+    """Beam centre ``(cy, cx)`` in pixels, by pyxem's convention.
 
     ``center`` is ``(x, y)`` in pixels (HyperSpy/pyxem order).  With ``None`` the
-    centre comes from the calibration pyxem keeps in the signal-axis offsets (the
-    pixel where the axis value is zero, set by ``center_direct_beam`` or
-    ``s.calibration.center``); when the offsets are zero (an uncalibrated detector,
-    which would put the centre on the corner pixel) the detector centre is used.
+    centre is pyxem's ``s.calibration.center``: the pixel where the calibrated
+    detector axes are 0, ``-offset / scale`` of each signal axis.  pyxem's own
+    ``get_azimuthal_integral1d``/``2d`` and ``get_variance`` integrate about the
+    same point, so the polar features of this package and pyxem's agree on the
+    same signal.  ``s.calibration.center = None`` puts the centre on the detector
+    centre ``((kx - 1) / 2, (ky - 1) / 2)``; ``center_direct_beam`` moves the
+    beam to pixel ``(kx / 2, ky / 2)`` but leaves the offsets alone.
+
+    Axes that were never centred (both offsets 0, as rosettasciio loads most
+    detector files and as every plain ``Signal2D`` starts) put pyxem's centre on
+    the corner pixel (0, 0), where no ring fits on the detector.  The detector
+    centre is used then, with a warning that names the call that makes pyxem
+    and this package use one centre.
     """
     ky, kx = detector_shape(s)
     if center is None:
         ax_x, ax_y = s.axes_manager.signal_axes
         if ax_x.offset == 0 and ax_y.offset == 0:
             cx, cy = (kx - 1) / 2, (ky - 1) / 2
+            warnings.warn(_uncentred_message(s, cx, cy), UserWarning, stacklevel=3)
         else:
             cx = -ax_x.offset / ax_x.scale
             cy = -ax_y.offset / ax_y.scale
@@ -154,12 +166,40 @@ def resolve_center(s, center=None) -> tuple[float, float]:
                 f"`center` must be None or a pair (x, y) in pixels, got {center!r}."
             ) from None
     if not (0 <= cx <= kx - 1 and 0 <= cy <= ky - 1):
+        if center is None:
+            raise ValueError(
+                f"The beam centre ({cx:g}, {cy:g}) (x, y in pixels) from the "
+                "calibration of the detector axes (pyxem's `s.calibration.center`, "
+                f"-offset / scale) lies outside the detector of {kx} x {ky} pixels. "
+                "Set it with `s.calibration.center = None` (the detector centre) or "
+                "`s.calibration.center = (x, y)`, or pass `center=(x, y)`."
+            )
         raise ValueError(
             f"`center` ({cx:g}, {cy:g}) (x, y in pixels) lies outside the detector of "
-            f"{kx} x {ky} pixels. Give the beam centre in pixels or calibrate it with "
-            "pyxem's `center_direct_beam`."
+            f"{kx} x {ky} pixels. Give the beam centre in pixels, e.g. from pyxem's "
+            "`s.get_direct_beam_position(...)`."
         )
     return float(cy), float(cx)
+
+
+def _uncentred_message(s, cx, cy) -> str:
+    if hasattr(s, "calibration"):
+        fix = "Set it with `s.calibration.center = None` (the detector centre)"
+    else:
+        fix = (
+            f"`s` is a plain {type(s).__name__} without pyxem's calibration: call "
+            '`s.set_signal_type("manifold")`, then `s.calibration.center = None` '
+            "(the detector centre)"
+        )
+    return (
+        "The detector axes have offset 0: by pyxem's convention (the beam centre "
+        "is where the calibrated axes are 0) the centre is the corner pixel "
+        "(0, 0), about which pyxem's `get_azimuthal_integral1d` integrates; using "
+        f"the detector centre ({cx:g}, {cy:g}) (x, y in pixels) instead. {fix} or "
+        "`s.calibration.center = (x, y)` (after `s.center_direct_beam(...)` when "
+        "the beam moves), or pass `center=(x, y)`, so that pyxem and "
+        "hyperspy_manifold use the same centre."
+    )
 
 
 # ---------------------------------------------------------------------- chunk mapping

@@ -221,9 +221,7 @@ def get_bragg_features(
         ``DiffractionVectors`` when present, else the pattern value at the
         nearest pixel.  A pattern with negative pixels is first shifted so that
         its minimum is 0 (for peak finding and intensities alike).
-    center : tuple of float, optional
-        Beam centre ``(x, y)`` in pixels; default from the calibration (pyxem's
-        signal-axis offsets), the detector centre for an uncalibrated detector.
+    %(center)s
     method : str
         Peak finder when ``vectors`` is None: ``"local_max"`` (default),
         ``"template_matching"`` (pyxem's disk template matching, then local
@@ -250,9 +248,10 @@ def get_bragg_features(
     >>> import numpy as np, hyperspy.api as hs
     >>> import hyperspy_manifold as hm
     >>> data = np.zeros((2, 2, 32, 32)); data[..., 10, 20] = 1
-    >>> f = hm.get_bragg_features(
-    ...     hs.signals.Signal2D(data), bin_size=4, show_progressbar=False
-    ... )
+    >>> s = hs.signals.Signal2D(data)
+    >>> s.set_signal_type("manifold")
+    >>> s.calibration.center = None  # pyxem: the beam is on the detector centre
+    >>> f = hm.get_bragg_features(s, bin_size=4, show_progressbar=False)
     >>> f
     <ManifoldDiffraction1D, title: Bragg features, dimensions: (2, 2|81)>
     >>> float(f.data[0, 0].sum()), f.metadata.HyperspyManifold.bragg_features.dropped_peaks

@@ -198,9 +198,7 @@ def get_bright_field_features(
         Cells per side of the grid.
     moments : bool
         Append ``com_x``, ``com_y`` and ``intensity``.
-    center : (float, float), optional
-        Beam centre ``(x, y)`` in pixels; default from the calibration of the
-        signal axes (pyxem's ``s.calibration.center``) or the detector centre.
+    %(center)s
     signal_mask : numpy.ndarray of bool, optional
         Detector-shaped, True = excluded: left out of the cells, the moments and
         the radius estimate.

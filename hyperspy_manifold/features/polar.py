@@ -15,6 +15,17 @@ detector axes (pixels when the detector is not calibrated), or in pixels with
 ``in_pixels=True``; ``radial_step`` is always in pixels.  Angles are measured from
 the detector +x axis, counter-clockwise as the pattern is displayed (pyxem's
 convention).
+
+Beam centre: pyxem's ``s.calibration.center``, the pixel where the calibrated
+detector axes are 0 (see :func:`~hyperspy_manifold.features._base.resolve_center`),
+so on the same signal the ring means of :func:`get_angular_average` (one sector
+of 360 degrees) equal pyxem's ``s.get_azimuthal_integral1d(npt, mean=True)`` and
+the normalised radial variance equals the azimuthal variance of pyxem's
+``get_azimuthal_integral2d(..., mean=True)`` divided by its squared mean, to
+within the difference between bilinear sampling and pyxem's pixel splitting.
+The radius axis holds the centre of every radial bin (HyperSpy's convention for
+the value of an axis index); pyxem's ``get_azimuthal_integral1d`` labels each bin
+with its inner edge, half a bin lower.
 """
 
 from __future__ import annotations
@@ -173,9 +184,7 @@ def get_radial_variance(
         Width of the radial bins in pixels.
     npt_azim : int
         Number of azimuthal bins (360 = 1 degree, as in Bruefach et al.).
-    center : (float, float), optional
-        Beam centre ``(x, y)`` in pixels; default from the calibration of the
-        signal axes (pyxem's ``s.calibration.center``) or the detector centre.
+    %(center)s
     ellipse : (float, float, float), optional
         Elliptical distortion ``(a, b, angle)``: a ring of radius r is drawn on the
         detector as an ellipse with semi-axes ``a r`` and ``b r``, the ``a`` axis
@@ -205,6 +214,8 @@ def get_radial_variance(
     >>> import numpy as np, hyperspy.api as hs
     >>> import hyperspy_manifold as hm
     >>> s = hs.signals.Signal2D(np.random.default_rng(0).random((2, 3, 32, 32)))
+    >>> s.set_signal_type("manifold")
+    >>> s.calibration.center = None  # pyxem: the beam is on the detector centre
     >>> hm.get_radial_variance(s)
     <ManifoldDiffraction1D, title: Radial variance, dimensions: (3, 2|15)>
     """
@@ -421,6 +432,8 @@ def get_angular_average(
     >>> import numpy as np, hyperspy.api as hs
     >>> import hyperspy_manifold as hm
     >>> s = hs.signals.Signal2D(np.random.default_rng(0).random((2, 3, 32, 32)))
+    >>> s.set_signal_type("manifold")
+    >>> s.calibration.center = (15.5, 15.5)  # (x, y) pixels, pyxem's convention
     >>> hm.get_angular_average(s, rings=[4, 8, 12], angle_step=10)
     <ManifoldDiffraction1D, title: Angular average, dimensions: (3, 2|72)>
     """
