@@ -816,7 +816,7 @@ def test_strain_of_a_single_pattern_with_a_reference(lattice):
 # ------------------------------------------------------------------ option values
 
 OPTION_VALUES = [
-    (lambda s: hm.get_cepstrum(s, window="hamming"), "`window` must be one of 'hann', 'radial_hann', None, got 'hamming'"),
+    (lambda s: hm.get_cepstrum(s, window="hamming"), "`window` must be one of 'hann', 'radial_hann', 'gaussian', None, got 'hamming'"),
     (lambda s: hm.get_cepstrum(s, minimum="local"), "`minimum` must be one of 'global', 'pattern', got 'local'"),
     (lambda s: hm.get_cepstrum(s, epsilon=0), "`epsilon` must be a number > 0, got 0"),
     (lambda s: hm.get_angular_average(s, rings="autoo"), "`rings` must be 'auto' or a sequence of ring edges, got 'autoo'"),
@@ -1061,7 +1061,7 @@ CLI_OPTIONS = [
     (["--center", "40,3"], "--center (40.0, 3.0) lies outside the 16 x 16 detector"),
     (["--center", "x"], "--center must be 'auto' or 'X,Y' in pixels"),
     (["--mask", "MASK"], "--mask must have the detector shape (16, 16), got (15, 16)"),
-    (["--n-fit", "1"], "--n-fit must be >= 2"),
+    (["--n-fit", "1"], "--n-fit: must be an integer >= 3"),
     (["--signal-index", "3"], "--signal-index 3 is out of range"),
 ]
 
