@@ -34,7 +34,12 @@ CEPSTRUM_RING_PIXELS = (3, None)
 
 
 def feature_signal(
-    s, features="cepstrum", feature_kwargs=None, show_progressbar=None, signal_mask=None
+    s,
+    features="cepstrum",
+    feature_kwargs=None,
+    show_progressbar=None,
+    signal_mask=None,
+    navigation_mask=None,
 ):
     """Return the feature signal (navigation axes of ``s``, one signal axis or raw).
 
@@ -53,6 +58,12 @@ def feature_signal(
         Detector mask (True = excluded) given to the transform (every named
         transform takes one); with ``"raw"`` the masked pixels are set to zero,
         constant features that weigh in no distance and no factorisation.
+    navigation_mask : numpy.ndarray of bool, optional
+        Navigation-shaped, True = excluded (checked by the caller).  A transform
+        never sees the excluded patterns (they may hold NaN): it runs on a copy
+        of the scan where each stands in for a copy of an included pattern, which
+        leaves every dataset statistic a transform takes (global minimum,
+        maximum pattern) unchanged, and their features are NaN.
     """
     from hyperspy.signal import BaseSignal
 
@@ -89,6 +100,41 @@ def feature_signal(
         kwargs["signal_mask"] = mask
     if features == "raw":
         return s
+    if navigation_mask is None or not np.asarray(navigation_mask).any():
+        return _transform(s, features, kwargs, show_progressbar)
+    positions = np.asarray(navigation_mask, dtype=bool)
+    if features == "bright_field":
+        # the disk radius comes from the mean of the included patterns
+        kwargs.setdefault("navigation_mask", positions)
+    f = _transform(_with_stand_ins(s, positions), features, kwargs, show_progressbar)
+    data = da.asarray(f.data)
+    excluded = positions.reshape(positions.shape + (1,) * (data.ndim - positions.ndim))
+    f.data = da.where(excluded, np.nan, data).astype(data.dtype)
+    return f
+
+
+def _with_stand_ins(s, mask: np.ndarray):
+    """Lazy copy of ``s`` whose excluded patterns are the first included one."""
+    from hyperspy.io import dict2signal
+
+    data = pattern_stack(s)
+    first = np.unravel_index(int(np.flatnonzero(~mask.ravel())[0]), mask.shape)
+    excluded = da.from_array(
+        mask[..., None, None], chunks=data.chunks[: mask.ndim] + ((1,), (1,))
+    )
+    filled = da.where(excluded, data[first], data)
+    return dict2signal(
+        {
+            "data": filled,
+            "axes": [ax.get_axis_dictionary() for ax in s.axes_manager._axes],
+            "metadata": s.metadata.as_dictionary(),
+        },
+        lazy=True,
+    )
+
+
+def _transform(s, features, kwargs, show_progressbar):
+    """The lazy feature signal of the transform named ``features``."""
     if features == "cepstrum":
         from hyperspy_manifold.features.cepstrum import get_cepstrum
 

@@ -573,7 +573,7 @@ def manifold_decomposition(
         )
     if algorithm == "hdbscan" and min_cluster_size == "auto":
         check_k_range(k_range, n_fitted)
-    f = feature_signal(s, features, feature_kwargs, show_progressbar, signal_mask)
+    f = feature_signal(s, features, feature_kwargs, show_progressbar, signal_mask, mask)
     if n_fit is not None and n_fit < kept.size:
         rng = as_generator(seed_subsample)
         fit_rows = np.sort(rng.choice(kept, n_fit, replace=False))

@@ -43,6 +43,7 @@ from hyperspy_manifold.features._base import (
     check_navigation_mask,
     compute,
     navigation_shape,
+    pattern_stack,
     show_progressbar_default,
 )
 from hyperspy_manifold.learn._features import (
@@ -371,12 +372,15 @@ def iterative_nmf(
 # ------------------------------------------------------------------------- signal level
 
 
-def _class_patterns(s, weights: np.ndarray, show_progressbar=None) -> np.ndarray:
+def _class_patterns(
+    s, weights: np.ndarray, navigation_mask=None, show_progressbar=None
+) -> np.ndarray:
     """Weighted mean pattern of every component, in one pass over the data.
 
-    ``weights`` is ``(n_positions, k)`` with zeros at masked positions.  Lazy data
-    is never loaded whole: each navigation chunk contributes ``W_chunk.T @
-    X_chunk`` and the partial sums are added.
+    ``weights`` is ``(n_positions, k)`` with zeros at masked positions, whose
+    patterns (which may hold NaN) are left out.  Lazy data is never loaded whole:
+    each navigation chunk contributes ``W_chunk.T @ X_chunk`` and the partial
+    sums are added.
     """
     nav_shape = navigation_shape(s)
     nav_ndim = len(nav_shape)
@@ -384,6 +388,13 @@ def _class_patterns(s, weights: np.ndarray, show_progressbar=None) -> np.ndarray
     W = weights.reshape(nav_shape + (k,))
     data = s.data
     axes = (list(range(nav_ndim)), list(range(nav_ndim)))
+    if navigation_mask is not None:
+        data = pattern_stack(s)
+        excluded = da.from_array(
+            navigation_mask[..., None, None],
+            chunks=data.chunks[:nav_ndim] + ((1,), (1,)),
+        )
+        data = da.where(excluded, 0, data)
     if isinstance(data, da.Array):
         Wd = da.from_array(W, chunks=data.chunks[:nav_ndim] + (k,))
         sums = compute(da.tensordot(Wd, data, axes=axes), show_progressbar)
@@ -637,7 +648,12 @@ def bragg_nmf(
     rng = as_random_state(random_state)
 
     f = feature_signal(
-        s, features, feature_kwargs, show_progressbar, signal_mask=signal_mask
+        s,
+        features,
+        feature_kwargs,
+        show_progressbar,
+        signal_mask=signal_mask,
+        navigation_mask=nav_mask,
     )
     X = feature_matrix(f, navigation_mask=nav_mask, show_progressbar=show_progressbar)
     if scaling is None and (X < 0).any():
@@ -674,7 +690,7 @@ def bragg_nmf(
     weights = np.zeros((n_nav, k))
     keep = slice(None) if nav_mask is None else ~nav_mask.ravel()
     weights[keep] = W
-    patterns = _class_patterns(s, weights, show_progressbar)
+    patterns = _class_patterns(s, weights, nav_mask, show_progressbar)
     W_full = weights.copy()
     if nav_mask is not None:
         W_full[nav_mask.ravel()] = np.nan
