@@ -123,3 +123,224 @@ class TestMaskedNaNPatternWithEveryFeature:
         assert np.isnan(W[0, 0]).all()
         assert np.isfinite(W[~mask]).all() and W[~mask].any()
         assert np.isfinite(values(result.class_patterns)).all()
+
+
+# ------------------------------------------------------ 7. labels beyond 0..K-1
+
+#: Three clusters (columns 0-1, 2 and 3) in 0..K-1 form.
+CANONICAL = np.array([0, 0, 1, 2])[None].repeat(NAV[0], axis=0)
+#: The same partition written with other cluster ids.
+RENAMED = {
+    "gaps": np.array([0, 2, 7]),
+    "huge_ids": np.array([0, 10**9, 10**9 + 1]),
+    "uint64": np.array([3, 2**40, 2**62], dtype=np.uint64),
+    "float_ids": np.array([1.0, 5.0, 9.0]),
+}
+
+
+def renamed(kind):
+    return RENAMED[kind][CANONICAL]
+
+
+def with_noise(labels, code):
+    """``labels`` with the first row's first two positions as noise ``code``."""
+    out = np.array(labels, dtype=np.int64)
+    out[0, :2] = code
+    return out
+
+
+class TestLabelsBeyondZeroToK:
+    """Any integer ids name clusters; negative = noise (masked: -2).  Before: a gap
+    made empty NaN clusters ({0, 2, 7}: 8 rows), an id of 1e9 a MemoryError
+    (961 GiB), and -5 was dropped from the noise row and from `noise="ignore"`."""
+
+    @pytest.fixture(scope="class")
+    def scan(self):
+        return as_signal(np.random.default_rng(3).random(NAV + (8, 8)))
+
+    @pytest.mark.parametrize("kind", RENAMED)
+    def test_similarity_loadings(self, scan, kind):
+        expected = hm.get_similarity_loadings(scan, CANONICAL)
+        sim = hm.get_similarity_loadings(scan, renamed(kind))
+        assert sim.data.shape == (3,) + NAV
+        np.testing.assert_allclose(sim.data, expected.data)
+        ids = sim.metadata.HyperspyManifold.similarity_loadings.cluster_ids
+        assert ids == np.sort(RENAMED[kind]).astype(np.int64).tolist()
+
+    @pytest.mark.parametrize("kind", RENAMED)
+    def test_cluster_result(self, scan, kind):
+        result = hm.cluster_result(scan, renamed(kind))
+        assert result.n_clusters == 3 and result.noise_index is None
+        assert result.counts.tolist() == [6, 3, 3]
+        np.testing.assert_array_equal(values(result.labels), CANONICAL)
+        X = np.asarray(scan.data)
+        means = [X[CANONICAL == k].mean(axis=0) for k in range(3)]
+        np.testing.assert_allclose(values(result.cluster_means), means)
+        assert result.parameters["cluster_ids"] == np.sort(RENAMED[kind]).tolist()
+
+    @pytest.mark.parametrize("code", [-5, -99])
+    def test_other_negative_codes_are_noise(self, scan, code):
+        noise, other = with_noise(CANONICAL, -1), with_noise(CANONICAL, code)
+        expected = hm.get_similarity_loadings(scan, noise)
+        sim = hm.get_similarity_loadings(scan, other)
+        assert sim.data.shape == (4,) + NAV  # three clusters and the noise row
+        np.testing.assert_allclose(sim.data, expected.data)
+        result = hm.cluster_result(scan, other)
+        assert result.noise_index == 3 and result.counts.tolist() == [4, 3, 3, 2]
+        np.testing.assert_array_equal(values(result.labels), noise)
+        np.testing.assert_array_equal(values(result.probabilities)[0, :2], 0.0)
+
+    def test_masked_stays_masked(self, scan):
+        labels = with_noise(renamed("gaps"), -2)
+        result = hm.cluster_result(scan, labels)
+        assert (values(result.labels)[0, :2] == MASKED).all()
+        assert result.counts.tolist() == [4, 3, 3] and result.noise_index is None
+
+    @pytest.mark.parametrize("kind", RENAMED)
+    def test_metrics(self, kind):
+        truth = CANONICAL
+        pred = renamed(kind)
+        assert hm.adjusted_rand(pred, truth) == 1.0
+        table, mean_tpr = hm.tpr_per_grain(pred, truth)
+        assert table["matched_class"].tolist() == np.sort(RENAMED[kind]).tolist()
+        assert mean_tpr == 1.0
+        X = np.random.default_rng(0).random((CANONICAL.size, 5))
+        np.testing.assert_allclose(
+            hm.cluster_dissimilarity(X, labels=pred.ravel()),
+            hm.cluster_dissimilarity(X, labels=CANONICAL.ravel()),
+        )
+
+    def test_metrics_of_other_negative_codes(self):
+        truth = with_noise(CANONICAL, -1)
+        pred = with_noise(CANONICAL, -5)
+        assert hm.adjusted_rand(pred, truth, noise="ignore") == 1.0
+        assert hm.nmi(pred, truth, noise="ignore") == 1.0
+        assert hm.adjusted_rand(pred, truth) == 1.0  # one noise class, not two
+        # -5 is "no grain": no false positive where the truth has none
+        assert hm.precision_any(pred, truth) == 1.0
+        assert hm.precision_any(CANONICAL, with_noise(CANONICAL, -5)) == 10 / 12
+
+    def test_label_colours(self):
+        from hyperspy_manifold.explore import label_rgba
+        from hyperspy_manifold.learn._result import NOISE_COLOR
+
+        colours = label_rgba(with_noise(renamed("gaps"), -5))
+        expected = label_rgba(with_noise(CANONICAL, -1))
+        np.testing.assert_array_equal(colours, expected)
+        assert tuple(colours[0, 0]) == NOISE_COLOR
+
+    @pytest.mark.parametrize("bad", [np.nan, 0.5, 1e30])
+    def test_non_integer_labels_are_named(self, scan, bad):
+        labels = CANONICAL.astype(float)
+        labels[1, 1] = bad
+        with pytest.raises(ValueError, match="`labels` must hold integer cluster"):
+            hm.get_similarity_loadings(scan, labels)
+        with pytest.raises(ValueError, match="`labels` must hold integer cluster"):
+            hm.cluster_dissimilarity(np.zeros((12, 2)), labels=labels.ravel())
+
+
+# ---------------------------------------------------------------- 8. tiny scans
+
+
+def line_scan(n, lazy=False):
+    """``n`` patterns in a line: the first half (rounded down) of lattice 4, the
+    rest of lattice 6; the truth labels."""
+    truth = (np.arange(n) >= n // 2).astype(int)
+    kinds = domain_patterns((1, 2))[0]
+    data = kinds[truth] + np.random.default_rng(n).random((n, DETECTOR, DETECTOR))
+    return as_signal(data, lazy), truth
+
+
+def decompose(s, **kwargs):
+    kwargs = {"features": "radial_variance", "random_state": 0, **kwargs}
+    return hm.manifold_decomposition(s, return_info=True, **kwargs)
+
+
+class TestTinyScans:
+    """A correct answer or a ValueError naming the minimum.  Before: 3 fitted
+    patterns failed in UMAP's spectral layout (scipy TypeError "k >= N"),
+    k-means with more clusters than patterns gave sklearn's message, spectral
+    clustering with as many clusters as patterns a scipy TypeError, HDBSCAN
+    labelled every pattern noise without a word and a one-pattern NMF said "All
+    features are constant"."""
+
+    @pytest.mark.parametrize("n", [3, 4, 5, 8])
+    @pytest.mark.parametrize("algorithm", ["kmeans", "spectral"])
+    def test_few_patterns_are_clustered(self, n, algorithm):
+        s, truth = line_scan(n)
+        result = decompose(s, algorithm=algorithm, n_clusters=2)
+        assert hm.adjusted_rand(result.labels.data, truth) == 1.0
+
+    @pytest.mark.parametrize("n", [1, 2])
+    @pytest.mark.parametrize("algorithm", ["hdbscan", "kmeans", "spectral"])
+    def test_fewer_than_three_patterns_are_named(self, n, algorithm):
+        s, _ = line_scan(n)
+        n_clusters = None if algorithm == "hdbscan" else 1
+        with pytest.raises(
+            ValueError, match=f"needs at least 3 unmasked patterns, got {n}"
+        ):
+            decompose(s, algorithm=algorithm, n_clusters=n_clusters)
+
+    @lazy_and_eager
+    def test_n_fit_of_three_labels_every_position(self, lazy):
+        # three fitted patterns are the minimum; the rest are embedded from them
+        s = as_signal(domain_patterns(), lazy)
+        result = decompose(s, algorithm="kmeans", n_clusters=2, n_fit=3)
+        assert set(np.unique(result.labels.data)) <= {0, 1}
+        assert np.isfinite(result.embedding.data).all()
+
+    @pytest.mark.parametrize("n_fit", [8, 10])
+    @pytest.mark.parametrize("algorithm", ["kmeans", "spectral"])
+    def test_few_fitted_patterns_label_the_rest(self, n_fit, algorithm):
+        # spectral clustering labels the rest by a vote of the nearest fitted
+        # patterns; before, 10 voters of 10 fitted patterns gave every position
+        # the majority cluster (ARI 0.4-0.66)
+        s = as_signal(domain_patterns())
+        result = decompose(s, algorithm=algorithm, n_clusters=2, n_fit=n_fit)
+        assert hm.adjusted_rand(result.labels.data, two_domains()) == 1.0
+
+    CLUSTER_COUNTS = [
+        (dict(algorithm="kmeans", n_clusters=5), r"`n_clusters` must be at most the number of fitted patterns \(4\) for algorithm='kmeans', got 5"),
+        (dict(algorithm="spectral", n_clusters=4), r"`n_clusters` must be smaller than the number of fitted patterns \(4\) for algorithm='spectral', got 4"),
+        (dict(algorithm="hdbscan", min_cluster_size=5), r"`min_cluster_size` must be at most the number of fitted patterns \(4\), got 5"),
+    ]  # fmt: skip
+
+    @pytest.mark.parametrize("kwargs, match", CLUSTER_COUNTS)
+    @pytest.mark.parametrize("route", ["scan", "n_fit"])
+    def test_more_clusters_than_patterns_are_named(self, kwargs, match, route):
+        if route == "scan":
+            s, extra = line_scan(4)[0], {}
+        else:
+            s, extra = as_signal(domain_patterns()), {"n_fit": 4}
+        with pytest.raises(ValueError, match=match + ".*`n_fit`"):
+            decompose(s, **kwargs, **extra)
+
+    def test_all_noise_is_not_silent(self):
+        s, _ = line_scan(4)
+        with pytest.warns(
+            UserWarning, match="every one of the 4 fitted patterns noise.*`min_samples`"
+        ):
+            result = decompose(s, min_cluster_size=2)
+        assert (result.labels.data == -1).all()
+
+    def test_nmf_of_one_pattern_is_named(self):
+        s, _ = line_scan(1)
+        with pytest.raises(
+            ValueError, match="`bragg_nmf` needs at least 2 unmasked patterns, got 1"
+        ):
+            hm.bragg_nmf(s, features="raw", n_components=1)
+
+    @pytest.mark.parametrize("n", [2, 3])
+    def test_nmf_of_few_patterns(self, n):
+        s, truth = line_scan(n)
+        result = hm.bragg_nmf(
+            s, features="raw", n_components=2, random_state=0, return_info=True
+        )
+        assert hm.adjusted_rand(result.W.argmax(axis=1), truth) == 1.0
+
+    @pytest.mark.parametrize("n", [1, 2, 3])
+    @pytest.mark.parametrize("feature", TRANSFORM_FEATURES)
+    def test_transforms_of_few_patterns(self, n, feature):
+        s, _ = line_scan(n)
+        f = values(feature_signal(s, feature))
+        assert f.shape[0] == n and np.isfinite(f).all()

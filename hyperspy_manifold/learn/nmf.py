@@ -661,6 +661,10 @@ def bragg_nmf(
             f"NMF needs non-negative features, but the minimum is {X.min():g}. Use "
             "`scaling='minmax'` (shifts every feature to [0, 1]) or shift the features."
         )
+    if X.shape[0] < 2:
+        raise ValueError(
+            f"`bragg_nmf` needs at least 2 unmasked patterns, got {X.shape[0]}."
+        )
     X = scale_features(X, scaling)
     if not X.any():
         raise ValueError(
