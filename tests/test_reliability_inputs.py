@@ -344,3 +344,119 @@ class TestTinyScans:
         s, _ = line_scan(n)
         f = values(feature_signal(s, feature))
         assert f.shape[0] == n and np.isfinite(f).all()
+
+
+# ------------------------------------------- 9. axis scales and extreme intensities
+
+CALLS = {
+    "get_cepstrum": hm.get_cepstrum,
+    "get_radial_variance": hm.get_radial_variance,
+    "get_angular_average": lambda s: hm.get_angular_average(
+        s, rings=[1, 3, 6], in_pixels=True
+    ),
+    "get_bragg_features": hm.get_bragg_features,
+    "get_bright_field_features": lambda s: hm.get_bright_field_features(
+        s, radius=4, in_pixels=True
+    ),
+    "manifold_decomposition": lambda s: hm.manifold_decomposition(
+        s, features="raw", algorithm="kmeans", n_clusters=2, random_state=0
+    ),
+    "get_similarity_loadings": lambda s: hm.get_similarity_loadings(s, two_domains()),
+    "bragg_nmf": lambda s: hm.bragg_nmf(s, features="raw", n_components=2),
+}
+SCALES = [1e-25, 1e20]
+
+
+def scaled(factor, lazy=False):
+    """:func:`domain_patterns` in float32, times ``factor``."""
+    return as_signal((domain_patterns() * factor).astype(np.float32), lazy)
+
+
+class TestAxisScalesAndExtremeIntensities:
+    """Before: an axis scale of 0, NaN or inf went through (radius axes of scale
+    0, NaN quefrency axes) or failed deep inside (ZeroDivisionError, "cannot
+    convert float NaN to integer"); the radial variance of float32 patterns
+    times 1e-25 was all zeros and times 1e20 raised "Patterns contain NaN or
+    infinite pixels"; the cepstrum with the default `epsilon` of patterns
+    times 1e-25 was that of a flat pattern, without a word."""
+
+    @pytest.mark.parametrize("value", [0.0, np.nan, np.inf])
+    @pytest.mark.parametrize("axis", [0, 2], ids=["navigation", "signal"])
+    @pytest.mark.parametrize("name", CALLS)
+    def test_bad_axis_scale_is_named(self, name, axis, value):
+        s = as_signal(domain_patterns())
+        s.axes_manager[axis].scale = value
+        kind = "navigation" if axis == 0 else "signal"
+        match = rf"needs a finite, non-zero scale on every axis, but {kind} axis {axis} .* has scale {value}"
+        with pytest.raises(ValueError, match=match):
+            CALLS[name](s)
+
+    @pytest.mark.parametrize("name", ["get_cepstrum", "bragg_nmf"])
+    def test_bad_axis_offset_is_named(self, name):
+        s = as_signal(domain_patterns())
+        s.axes_manager[3].offset = np.nan
+        with pytest.raises(ValueError, match="finite offset on every axis.*axis 3"):
+            CALLS[name](s)
+
+    @lazy_and_eager
+    @pytest.mark.parametrize("factor", SCALES)
+    def test_cepstrum_of_scaled_float32_patterns(self, factor, lazy):
+        # log(c (I - m) + c eps) = log(I - m + eps) + log(c): the cepstrum with
+        # epsilon scaled too is the unscaled one plus log(c) times the window's
+        # transform
+        c = hm.get_cepstrum(scaled(factor, lazy), epsilon=0.1 * factor)
+        data = domain_patterns().astype(np.float32).astype(np.float64) * factor
+        window = np.outer(np.hanning(DETECTOR), np.hanning(DETECTOR))
+        log = np.log((data - data.min()) / factor + 0.1) + np.log(factor)
+        expected = np.abs(np.fft.fftshift(np.fft.fft2(window * log), axes=(-2, -1)))
+        np.testing.assert_allclose(
+            values(c), expected, rtol=0, atol=1e-5 * expected.max()
+        )
+
+    def test_epsilon_dwarfing_the_data_warns(self):
+        with pytest.warns(
+            UserWarning, match=r"`epsilon` \(0.1\) is more than 1000 times"
+        ):
+            hm.get_cepstrum(scaled(1e-25))
+
+    @lazy_and_eager
+    @pytest.mark.parametrize("factor", SCALES)
+    def test_radial_variance_scales_with_the_square(self, factor, lazy):
+        unscaled = values(hm.get_radial_variance(scaled(1.0, lazy)))
+        var = values(hm.get_radial_variance(scaled(factor, lazy)))
+        assert var.any()
+        np.testing.assert_allclose(var / factor**2, unscaled, rtol=1e-5, atol=0)
+        normalized = values(
+            hm.get_radial_variance(scaled(factor, lazy), normalize=True)
+        )
+        expected = values(hm.get_radial_variance(scaled(1.0, lazy), normalize=True))
+        np.testing.assert_allclose(normalized, expected, rtol=1e-5, atol=0)
+
+    @pytest.mark.parametrize("factor", SCALES)
+    def test_other_features_of_scaled_float32_patterns(self, factor):
+        # the angular average and the bright-field cells and intensity scale with
+        # the data, the centre of mass and the Bragg features do not
+        s, unit = scaled(factor), scaled(1.0)
+        angular = CALLS["get_angular_average"]
+        np.testing.assert_allclose(
+            values(angular(s)) / factor, values(angular(unit)), rtol=1e-5
+        )
+        np.testing.assert_array_equal(
+            values(hm.get_bragg_features(s)), values(hm.get_bragg_features(unit))
+        )
+        bright = CALLS["get_bright_field_features"]
+        f, g = values(bright(s)), values(bright(unit))
+        linear = np.r_[np.ones(f.shape[-1] - 3, bool), False, False, True]
+        np.testing.assert_allclose(f[..., linear] / factor, g[..., linear], rtol=1e-5)
+        np.testing.assert_allclose(
+            f[..., ~linear], g[..., ~linear], rtol=1e-4, atol=1e-5
+        )
+
+    @pytest.mark.parametrize("factor", SCALES)
+    @pytest.mark.parametrize("feature", ["radial_variance", "angular_average", "raw"])
+    def test_clustering_of_scaled_float32_patterns(self, feature, factor):
+        result = decompose(
+            scaled(factor), features=feature, algorithm="kmeans", n_clusters=2
+        )
+        assert hm.adjusted_rand(result.labels.data, two_domains()) == 1.0
+        assert np.isfinite(values(result.cluster_means)).all()

@@ -207,10 +207,30 @@ def feature_dtype(dtype) -> type:
     return np.float32
 
 
+#: float32 keeps 24 bits from ~1e-38 to ~3e38; values within this factor of
+#: either end lose digits or overflow in the first arithmetic step.
+_FLOAT32_MARGIN = 1e3
+
+
+def values_dtype(X: np.ndarray) -> type:
+    """:func:`feature_dtype`, or float64 for float64 values beyond float32's range:
+    the radial variance of patterns near 1e-25 (or 1e20) is ~1e-46 (~1e43),
+    which float32 turns into 0 (inf)."""
+    dtype = feature_dtype(X.dtype)
+    if dtype == np.float32 and X.dtype == np.float64 and X.size:
+        magnitude = np.abs(X)
+        largest = magnitude.max()
+        smallest = np.min(magnitude, where=magnitude > 0, initial=np.inf)
+        f32 = np.finfo(np.float32)
+        if largest > f32.max / _FLOAT32_MARGIN or smallest < f32.tiny * _FLOAT32_MARGIN:
+            return np.float64
+    return dtype
+
+
 def as_features(X) -> np.ndarray:
-    """``X`` as a float feature matrix (see :func:`feature_dtype`), checked finite."""
+    """``X`` as a float feature matrix (see :func:`values_dtype`), checked finite."""
     X = np.asarray(X)
-    return check_finite_features(X.astype(feature_dtype(X.dtype), copy=False))
+    return check_finite_features(X.astype(values_dtype(X), copy=False))
 
 
 def feature_matrix(f, navigation_mask=None, show_progressbar=None) -> np.ndarray:
@@ -251,13 +271,14 @@ class FeatureScaler:
     def __init__(self, scaling="minmax", dtype=None):
         check_choice("scaling", scaling, SCALINGS)
         self.scaling = scaling
-        #: None: float32 (float64 for large integers, see :func:`feature_dtype`)
+        #: None: float32 (float64 for large integers or values beyond float32's
+        #: range, see :func:`values_dtype`)
         #: with float32 output; else this dtype throughout
         self.dtype = dtype
 
     def _as_float(self, X) -> np.ndarray:
         X = np.asarray(X)
-        return X.astype(self.dtype or feature_dtype(X.dtype), copy=False)
+        return X.astype(self.dtype or values_dtype(X), copy=False)
 
     def fit(self, X: np.ndarray) -> FeatureScaler:
         X = self._as_float(X)

@@ -520,6 +520,8 @@ def manifold_decomposition(
         slower and make the choice and the confidence map steadier.
     navigation_mask : array or BaseSignal of bool, optional
         Navigation-shaped, True = excluded from the fit and from every cluster.
+        Excluded patterns are never transformed (they may hold NaN); their
+        features in ``result.features`` are NaN.
     signal_mask : array or BaseSignal of bool, optional
         Detector-shaped, True = excluded from the features (given to the feature
         transform; with ``features="raw"`` the pixels are left out) and from

@@ -39,6 +39,7 @@ from hyperspy_manifold._docstrings import fill_docstring
 from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold._random import as_random_state
 from hyperspy_manifold.features._base import (
+    check_axis_calibration,
     check_choice,
     check_navigation_mask,
     compute,
@@ -584,7 +585,8 @@ def bragg_nmf(
         ``{"max_iter": 300, "tol": 1e-4, "solver": "cd"}``); ``init`` and
         ``random_state`` are set per model.
     navigation_mask : array-like or BaseSignal, optional
-        True at scan positions to leave out; their loadings are NaN.
+        True at scan positions to leave out; their loadings are NaN.  Their
+        patterns are never transformed or summed (they may hold NaN).
     signal_mask : array-like or BaseSignal, optional
         Detector-shaped, True at pixels to leave out of the features (given to
         the feature transform; with ``features="raw"`` the pixels are left
@@ -624,6 +626,7 @@ def bragg_nmf(
         raise ValueError(
             "`bragg_nmf` needs at least one navigation axis (a scan of patterns)."
         )
+    check_axis_calibration(s, "bragg_nmf")
     if merge_threshold is None:
         key = features if isinstance(features, str) else "signal"
         merge_threshold = MERGE_THRESHOLDS.get(key, MERGE_THRESHOLDS["signal"])
