@@ -3,8 +3,9 @@
 A label map holds one integer per scan position:
 
 - ``MASKED`` (-2): the position is excluded (``navigation_mask``);
-- any other negative value (HDBSCAN's -1, or -5, -99 from another tool): noise,
-  a pattern of the scan that belongs to no cluster, written ``NOISE`` (-1);
+- any other negative value (HDBSCAN's -1, ``ManifoldClustering.predict``'s
+  ``NOVEL`` -3, or -5, -99 from another tool): noise, a pattern of the scan that
+  belongs to no cluster, written ``NOISE`` (-1);
 - every value >= 0 is a cluster id.  Ids need not be 0..K-1: ``{0, 2, 7}`` are
   three clusters and ``10**9`` is one, numbered 0..K-1 in increasing order of
   their ids (``numpy.unique``), so no empty cluster is ever made up.
