@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hyperspy_manifold.learn._labels import canonical_labels
 from hyperspy_manifold.learn.similarity import MASKED, NOISE
 
 #: Fraction of the colour kept by positions outside a selection.
@@ -184,12 +185,13 @@ def navigation_extent(labels) -> tuple[float, float, float, float]:
 
 
 def label_rgba(labels, cmap: str = "tab10") -> np.ndarray:
-    """RGBA of every label: clusters from ``cmap``, noise grey, masked white."""
+    """RGBA of every label: clusters from ``cmap`` (the i-th smallest id gets
+    colour i), noise (any negative label but -2) grey, masked (-2) white."""
     import matplotlib
 
     from hyperspy_manifold.learn._result import MASKED_COLOR, NOISE_COLOR
 
-    lab = data_of(labels).astype(np.int64)
+    lab, _ = canonical_labels(data_of(labels))
     colormap = matplotlib.colormaps[cmap]
     rgba = np.empty(lab.shape + (4,))
     rgba[:] = MASKED_COLOR

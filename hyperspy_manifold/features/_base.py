@@ -60,12 +60,39 @@ def check_pattern_signal(s, func_name: str, require_navigation: bool = True) -> 
                 f"`{func_name}` needs uniform signal axes, but axis '{ax.name}' is "
                 "non-uniform. Convert it with `axis.convert_to_uniform_axis()`."
             )
+    check_axis_calibration(s, func_name)
     if not np.issubdtype(s.data.dtype, np.number) or np.issubdtype(
         s.data.dtype, np.complexfloating
     ):
         raise TypeError(
             f"`{func_name}` needs real-valued patterns, got dtype {s.data.dtype}."
         )
+
+
+def check_axis_calibration(s, func_name: str) -> None:
+    """Raise a ValueError naming the axis whose calibration is 0, NaN or infinite:
+    pixel sizes, beam centres and result axes would all be wrong or undefined."""
+    for ax in s.axes_manager._axes:
+        kind = "navigation" if ax.navigate else "signal"
+        where = f"{kind} axis {ax.index_in_axes_manager} ('{ax.name}')"
+        if ax.is_uniform:
+            if not (np.isfinite(ax.scale) and ax.scale != 0):
+                raise ValueError(
+                    f"`{func_name}` needs a finite, non-zero scale on every axis, "
+                    f"but {where} has scale {ax.scale}. Set it, e.g. "
+                    f"`s.axes_manager[{ax.index_in_axes_manager}].scale = 1`."
+                )
+            if not np.isfinite(ax.offset):
+                raise ValueError(
+                    f"`{func_name}` needs a finite offset on every axis, but {where} "
+                    f"has offset {ax.offset}. Set it, e.g. "
+                    f"`s.axes_manager[{ax.index_in_axes_manager}].offset = 0`."
+                )
+        elif not np.isfinite(ax.axis).all():
+            raise ValueError(
+                f"`{func_name}` needs finite axis values, but the non-uniform "
+                f"{where} holds NaN or infinite values."
+            )
 
 
 def check_signal_mask(s, signal_mask) -> np.ndarray | None:

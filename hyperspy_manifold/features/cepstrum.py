@@ -9,6 +9,7 @@ centrosymmetric plane carries all information.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -88,7 +89,11 @@ def get_cepstrum(
         Offset ``m``: the minimum of the whole dataset (Padgett's reference), of
         each pattern, or a given number.
     epsilon : float
-        Added after subtracting ``m`` so the logarithm never sees a value <= 0.
+        Added after subtracting ``m`` so the logarithm never sees a value <= 0,
+        in the units of the data: the cepstrum of ``c * I`` with ``c * epsilon``
+        is that of ``I`` with ``epsilon`` plus ``log(c)`` times the transform of
+        the window (a peak at zero quefrency).  With ``minimum="global"`` an
+        ``epsilon`` above 1000 times the intensity range of the data warns.
     power : bool
         Return the squared magnitude instead of the magnitude.
     signal_mask : numpy.ndarray of bool, optional
@@ -127,10 +132,13 @@ def get_cepstrum(
                 # flattened detector (whole in every chunk)
                 data = data.reshape(data.shape[:-2] + (-1,))
                 data = data[..., np.flatnonzero(~mask.ravel())]
-            minimum_value = compute(data.min(), show_progressbar)
-            if not np.isfinite(minimum_value):
+            minimum_value, maximum_value = compute(
+                (data.min(), data.max()), show_progressbar
+            )
+            if not np.isfinite([minimum_value, maximum_value]).all():
                 raise ValueError(NON_FINITE_MESSAGE)
             minimum_value = float(minimum_value)
+            _check_epsilon_scale(float(maximum_value) - minimum_value, epsilon)
         else:
             minimum_value = None
     elif isinstance(minimum, numbers.Real) and np.isfinite(minimum):
@@ -171,6 +179,24 @@ def get_cepstrum(
         lazy_output=lazy_output,
         show_progressbar=show_progressbar,
     )
+
+
+#: `epsilon` above this many times the intensity range of the data hides the
+#: patterns: log(I - m + epsilon) changes by about range / epsilon.
+_EPSILON_OVER_RANGE = 1000.0
+
+
+def _check_epsilon_scale(intensity_range: float, epsilon: float) -> None:
+    """Warn when ``epsilon`` dwarfs the data (e.g. patterns in A or e/s near
+    1e-20): the cepstrum would be that of a flat pattern, without a word."""
+    if 0 < intensity_range * _EPSILON_OVER_RANGE < epsilon:
+        warnings.warn(
+            f"`epsilon` ({epsilon:g}) is more than {_EPSILON_OVER_RANGE:g} times the "
+            f"intensity range of the data ({intensity_range:.3g}): log(I - m + "
+            "epsilon) barely sees the patterns. Give `epsilon` in the units of "
+            f"the data, e.g. epsilon={intensity_range * 1e-3:.3g}.",
+            UserWarning,
+        )
 
 
 def _take_pixels(block, rows, cols, sqrt):

@@ -205,7 +205,7 @@ def get_radial_variance(
     Returns
     -------
     ManifoldDiffraction1D
-        One variance profile per scan position.  The radius axis holds the bin
+        One float64 variance profile per scan position.  The radius axis holds the bin
         centres, calibrated like the detector axes.  Parameters are stored in
         ``metadata.HyperspyManifold.radial_variance``.
 
@@ -256,7 +256,7 @@ def get_radial_variance(
         s,
         radial_variance,
         (n_radial,),
-        np.float32,
+        np.float64,
         dict(operator=operator, normalize=bool(normalize)),
     )
     parameters = {

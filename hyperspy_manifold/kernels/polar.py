@@ -276,12 +276,12 @@ def _polar_batches(patterns: np.ndarray, operator: PolarOperator):
         yield batch, out.reshape(operator.n_radial, operator.npt_azim, -1), level
 
 
-def _map_batches(patterns, operator, reduce, n_out):
+def _map_batches(patterns, operator, reduce, n_out, dtype=np.float32):
     """Apply ``reduce(bin_means, level) -> (n_out, n_batch)`` to all batches
-    (see :func:`_polar_batches` for ``level``)."""
+    (see :func:`_polar_batches` for ``level``); the result in ``dtype``."""
     patterns = np.asarray(patterns)
     lead = patterns.shape[:-2]
-    out = np.empty((int(np.prod(lead)), n_out), np.float32)
+    out = np.empty((int(np.prod(lead)), n_out), dtype)
     for batch, p, level in _polar_batches(patterns, operator):
         out[batch] = reduce(p, level).T
     return out.reshape(*lead, n_out)
@@ -327,7 +327,10 @@ def radial_variance(
     the squared azimuthal mean (0 where the mean is 0).  The variance is taken
     about the mean (two passes over the polar image, which is already in memory):
     ``<P^2> - <P>^2`` in float32 loses all digits when the mean is large, e.g.
-    uint16 patterns near 65535.
+    uint16 patterns near 65535.  Deviations are squared in float64 and the
+    result is float64: a variance is the square of the intensity scale, so
+    float32 patterns below ~1e-19 or above ~1e19 would have a variance float32
+    can not hold (zeros, or an infinity mistaken for a NaN pixel).
     """
     valid = operator.valid
     n_valid = valid.sum(axis=1)
@@ -335,6 +338,7 @@ def radial_variance(
     all_valid = valid.all()
 
     def reduce(p, level):
+        p = p.astype(np.float64)
         mean = p.sum(axis=1) / count
         p -= mean[:, None, :]  # p is a fresh array: reuse it for the deviations
         if not all_valid:
@@ -349,7 +353,7 @@ def radial_variance(
             var = np.divide(var, mean2, out=np.zeros_like(var), where=mean2 > 0)
         return var
 
-    return _map_batches(patterns, operator, reduce, operator.n_radial)
+    return _map_batches(patterns, operator, reduce, operator.n_radial, np.float64)
 
 
 def sector_means(patterns: np.ndarray, operator: PolarOperator) -> np.ndarray:

@@ -34,7 +34,12 @@ CEPSTRUM_RING_PIXELS = (3, None)
 
 
 def feature_signal(
-    s, features="cepstrum", feature_kwargs=None, show_progressbar=None, signal_mask=None
+    s,
+    features="cepstrum",
+    feature_kwargs=None,
+    show_progressbar=None,
+    signal_mask=None,
+    navigation_mask=None,
 ):
     """Return the feature signal (navigation axes of ``s``, one signal axis or raw).
 
@@ -53,6 +58,12 @@ def feature_signal(
         Detector mask (True = excluded) given to the transform (every named
         transform takes one); with ``"raw"`` the masked pixels are set to zero,
         constant features that weigh in no distance and no factorisation.
+    navigation_mask : numpy.ndarray of bool, optional
+        Navigation-shaped, True = excluded (checked by the caller).  A transform
+        never sees the excluded patterns (they may hold NaN): it runs on a copy
+        of the scan where each stands in for a copy of an included pattern, which
+        leaves every dataset statistic a transform takes (global minimum,
+        maximum pattern) unchanged, and their features are NaN.
     """
     from hyperspy.signal import BaseSignal
 
@@ -89,6 +100,41 @@ def feature_signal(
         kwargs["signal_mask"] = mask
     if features == "raw":
         return s
+    if navigation_mask is None or not np.asarray(navigation_mask).any():
+        return _transform(s, features, kwargs, show_progressbar)
+    positions = np.asarray(navigation_mask, dtype=bool)
+    if features == "bright_field":
+        # the disk radius comes from the mean of the included patterns
+        kwargs.setdefault("navigation_mask", positions)
+    f = _transform(_with_stand_ins(s, positions), features, kwargs, show_progressbar)
+    data = da.asarray(f.data)
+    excluded = positions.reshape(positions.shape + (1,) * (data.ndim - positions.ndim))
+    f.data = da.where(excluded, np.nan, data).astype(data.dtype)
+    return f
+
+
+def _with_stand_ins(s, mask: np.ndarray):
+    """Lazy copy of ``s`` whose excluded patterns are the first included one."""
+    from hyperspy.io import dict2signal
+
+    data = pattern_stack(s)
+    first = np.unravel_index(int(np.flatnonzero(~mask.ravel())[0]), mask.shape)
+    excluded = da.from_array(
+        mask[..., None, None], chunks=data.chunks[: mask.ndim] + ((1,), (1,))
+    )
+    filled = da.where(excluded, data[first], data)
+    return dict2signal(
+        {
+            "data": filled,
+            "axes": [ax.get_axis_dictionary() for ax in s.axes_manager._axes],
+            "metadata": s.metadata.as_dictionary(),
+        },
+        lazy=True,
+    )
+
+
+def _transform(s, features, kwargs, show_progressbar):
+    """The lazy feature signal of the transform named ``features``."""
     if features == "cepstrum":
         from hyperspy_manifold.features.cepstrum import get_cepstrum
 
@@ -161,10 +207,30 @@ def feature_dtype(dtype) -> type:
     return np.float32
 
 
+#: float32 keeps 24 bits from ~1e-38 to ~3e38; values within this factor of
+#: either end lose digits or overflow in the first arithmetic step.
+_FLOAT32_MARGIN = 1e3
+
+
+def values_dtype(X: np.ndarray) -> type:
+    """:func:`feature_dtype`, or float64 for float64 values beyond float32's range:
+    the radial variance of patterns near 1e-25 (or 1e20) is ~1e-46 (~1e43),
+    which float32 turns into 0 (inf)."""
+    dtype = feature_dtype(X.dtype)
+    if dtype == np.float32 and X.dtype == np.float64 and X.size:
+        magnitude = np.abs(X)
+        largest = magnitude.max()
+        smallest = np.min(magnitude, where=magnitude > 0, initial=np.inf)
+        f32 = np.finfo(np.float32)
+        if largest > f32.max / _FLOAT32_MARGIN or smallest < f32.tiny * _FLOAT32_MARGIN:
+            return np.float64
+    return dtype
+
+
 def as_features(X) -> np.ndarray:
-    """``X`` as a float feature matrix (see :func:`feature_dtype`), checked finite."""
+    """``X`` as a float feature matrix (see :func:`values_dtype`), checked finite."""
     X = np.asarray(X)
-    return check_finite_features(X.astype(feature_dtype(X.dtype), copy=False))
+    return check_finite_features(X.astype(values_dtype(X), copy=False))
 
 
 def feature_matrix(f, navigation_mask=None, show_progressbar=None) -> np.ndarray:
@@ -205,13 +271,14 @@ class FeatureScaler:
     def __init__(self, scaling="minmax", dtype=None):
         check_choice("scaling", scaling, SCALINGS)
         self.scaling = scaling
-        #: None: float32 (float64 for large integers, see :func:`feature_dtype`)
+        #: None: float32 (float64 for large integers or values beyond float32's
+        #: range, see :func:`values_dtype`)
         #: with float32 output; else this dtype throughout
         self.dtype = dtype
 
     def _as_float(self, X) -> np.ndarray:
         X = np.asarray(X)
-        return X.astype(self.dtype or feature_dtype(X.dtype), copy=False)
+        return X.astype(self.dtype or values_dtype(X), copy=False)
 
     def fit(self, X: np.ndarray) -> FeatureScaler:
         X = self._as_float(X)

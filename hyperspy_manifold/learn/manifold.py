@@ -44,6 +44,7 @@ from hyperspy_manifold.learn._features import (
     fit_pca,
 )
 from hyperspy_manifold.learn._kscan import check_k_range
+from hyperspy_manifold.learn._labels import canonical_labels
 from hyperspy_manifold.learn._learning_results import write_learning_results
 from hyperspy_manifold.learn._result import ManifoldResult
 from hyperspy_manifold.learn._selection import STRUCTURE_RATIO
@@ -166,7 +167,10 @@ class ManifoldEmbedder:
             )
             for round_ in range(1 + self.n_bootstrap):
                 if round_ == 0 or self.bootstrap_init == "spectral":
-                    init = "spectral"
+                    # the spectral layout takes n_components + 1 eigenvectors of
+                    # the neighbour graph: there are only as many as points
+                    tiny = emb.shape[0] <= self.n_components + 1
+                    init = "random" if tiny else "spectral"
                 else:
                     init = emb
                 model = self._umap(round_, init)
@@ -181,6 +185,29 @@ class ManifoldEmbedder:
             for model in self.umaps_:
                 emb = model.transform(emb)
         return np.asarray(emb, dtype=np.float64)
+
+
+def _check_cluster_count(algorithm, n_clusters, min_cluster_size, n: int) -> None:
+    """Raise a ValueError naming the limit when ``n`` fitted patterns can not hold
+    the clusters asked for (sklearn and hdbscan would fail or label every
+    pattern noise)."""
+    more = "fit more patterns (`n_fit`, `navigation_mask`)"
+    if algorithm == "kmeans" and n_clusters > n:
+        raise ValueError(
+            f"`n_clusters` must be at most the number of fitted patterns ({n}) "
+            f"for algorithm='kmeans', got {n_clusters}: lower it or {more}."
+        )
+    if algorithm == "spectral" and n_clusters >= n:
+        raise ValueError(
+            f"`n_clusters` must be smaller than the number of fitted patterns ({n}) "
+            f"for algorithm='spectral', got {n_clusters}: lower it or {more}."
+        )
+    if algorithm == "hdbscan" and not isinstance(min_cluster_size, str):
+        if min_cluster_size > n:
+            raise ValueError(
+                f"`min_cluster_size` must be at most the number of fitted patterns "
+                f"({n}), got {min_cluster_size}: lower it or {more}."
+            )
 
 
 def _cluster(
@@ -221,6 +248,14 @@ def _cluster(
         min_samples=min_samples,
         prediction_data=predict,
     ).fit(emb)
+    if (clusterer.labels_ < 0).all():
+        warnings.warn(
+            f"HDBSCAN labelled every one of the {n} fitted patterns noise "
+            f"(min_cluster_size={int(min_cluster_size)}, min_samples="
+            f"{min_samples or int(min_cluster_size)}): lower `min_samples` (e.g. 1) "
+            "or `min_cluster_size`, or use min_cluster_size='auto'.",
+            UserWarning,
+        )
     return (
         clusterer.labels_.astype(int),
         np.asarray(clusterer.probabilities_, dtype=np.float64),
@@ -229,7 +264,8 @@ def _cluster(
 
 
 class _NeighbourVote:
-    """Labels new points by a vote of their 10 nearest fitted points; the
+    """Labels new points by a vote of their 10 nearest fitted points (fewer when
+    the smallest fitted cluster has fewer members); the
     strength is the share of the votes won. The automatic partition votes in the
     scaled (PCA-reduced) feature space, where it was chosen; spectral clustering
     (no out-of-sample rule) in the embedding."""
@@ -237,7 +273,10 @@ class _NeighbourVote:
     def __init__(self, Z, labels, n_neighbors=10):
         from sklearn.neighbors import KNeighborsClassifier
 
-        self.knn = KNeighborsClassifier(n_neighbors=min(n_neighbors, len(Z)))
+        # more voters than the smallest cluster has members would outvote it
+        # everywhere: with 10 fitted patterns, the majority would win every vote
+        smallest = int(np.unique(labels, return_counts=True)[1].min())
+        self.knn = KNeighborsClassifier(n_neighbors=min(n_neighbors, smallest))
         self.knn.fit(Z, labels)
 
     def __call__(self, Z):
@@ -481,6 +520,8 @@ def manifold_decomposition(
         slower and make the choice and the confidence map steadier.
     navigation_mask : array or BaseSignal of bool, optional
         Navigation-shaped, True = excluded from the fit and from every cluster.
+        Excluded patterns are never transformed (they may hold NaN); their
+        features in ``result.features`` are NaN.
     signal_mask : array or BaseSignal of bool, optional
         Detector-shaped, True = excluded from the features (given to the feature
         transform; with ``features="raw"`` the pixels are left out) and from
@@ -573,7 +614,7 @@ def manifold_decomposition(
         )
     if algorithm == "hdbscan" and min_cluster_size == "auto":
         check_k_range(k_range, n_fitted)
-    f = feature_signal(s, features, feature_kwargs, show_progressbar, signal_mask)
+    f = feature_signal(s, features, feature_kwargs, show_progressbar, signal_mask, mask)
     if n_fit is not None and n_fit < kept.size:
         rng = as_generator(seed_subsample)
         fit_rows = np.sort(rng.choice(kept, n_fit, replace=False))
@@ -597,6 +638,7 @@ def manifold_decomposition(
             f"`min_samples` must be smaller than the number of clustered patterns "
             f"({n}), got {min_samples}."
         )
+    _check_cluster_count(algorithm, n_clusters, min_cluster_size, n)
     if bootstrap_neighbors is None:
         bootstrap_neighbors = 2 * n_neighbors
     bootstrap_neighbors = min(bootstrap_neighbors, n - 1)
@@ -803,7 +845,10 @@ def cluster_result(
     s : BaseSignal
         The patterns (eager or lazy).
     labels : array-like
-        Navigation-shaped integer labels: 0..K-1 clusters, -1 noise, -2 masked.
+        Navigation-shaped integer labels (see :mod:`~hyperspy_manifold.learn._labels`):
+        cluster ids >= 0, -2 masked, any other negative value noise.  The result
+        holds them as 0..K-1 (clusters in increasing order of id), -1 and -2; ids
+        other than 0..K-1 are kept in ``parameters["cluster_ids"]``.
     embedding : array-like, optional
         ``(*navigation_shape, n)`` coordinates of every position (e.g. NMF
         weights); defaults to the labels themselves.
@@ -814,11 +859,13 @@ def cluster_result(
     **extra
         Further :class:`ManifoldResult` fields (``k_scan``, ``features`` ...).
     """
-    labels = np.asarray(labels).reshape(navigation_shape(s))
+    labels, ids = canonical_labels(np.asarray(labels).reshape(navigation_shape(s)))
+    row_index, n_rows, noise_row = rows_from_label_map(labels)
     if stats is None:
-        row_index, n_rows, _ = rows_from_label_map(labels)
         stats = cluster_statistics(s, row_index, n_rows, show_progressbar)
-    _, n_rows, noise_row = rows_from_label_map(labels)
+    parameters = dict(parameters or {})
+    if not np.array_equal(ids, np.arange(ids.size)):
+        parameters.setdefault("cluster_ids", ids.tolist())
     if embedding is None:
         embedding = labels.astype(np.float64)[..., None]
     embedding = np.asarray(embedding, dtype=np.float64)
@@ -845,6 +892,6 @@ def cluster_result(
         counts=stats.counts,
         n_clusters=n_rows - (noise_row is not None),
         noise_index=noise_row,
-        parameters=dict(parameters or {}),
+        parameters=parameters,
         **extra,
     )

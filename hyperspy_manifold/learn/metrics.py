@@ -10,8 +10,10 @@ representations for 4D-STEM using unsupervised learning"):
 - ``cluster_dissimilarity``: weighted spread of the member patterns around the
   weighted cluster pattern, after min-max scaling (no ground truth needed).
 
-Plus the adjusted Rand index and normalised mutual information with the noise
-label (-1) and masked positions (-2) handled explicitly.
+Plus the adjusted Rand index and normalised mutual information with noise and
+masked positions handled explicitly.  Labels follow
+:mod:`~hyperspy_manifold.learn._labels`: ids >= 0 are classes (any integers),
+-2 is masked, every other negative label is noise (-1 or, say, -5).
 
 Label maps may be numpy arrays or HyperSpy signals (e.g.
 ``s.get_cluster_labels(merged=True)``); only their values are used, so any
@@ -26,11 +28,13 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from hyperspy_manifold.features._base import check_choice
 from hyperspy_manifold.learn._features import scale_features
+from hyperspy_manifold.learn._labels import MASKED, NOISE, canonical_labels
 
-#: Label of positions that belong to no class (HDBSCAN noise, "no grain").
-NOISE_LABEL = -1
+#: Label of positions that belong to no class (HDBSCAN noise, "no grain"); every
+#: negative label other than ``mask_value`` counts as noise.
+NOISE_LABEL = NOISE
 #: Label of positions excluded from the analysis (``navigation_mask``).
-MASK_LABEL = -2
+MASK_LABEL = MASKED
 
 NOISE_TREATMENTS = ("own_class", "ignore")
 MATCHINGS = ("best", "one_to_one")
@@ -58,8 +62,18 @@ def _values(labels, name: str) -> np.ndarray:
     return data
 
 
+def _ids(codes: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Cluster ids of canonical ``codes``, every kind of noise as ``NOISE_LABEL``."""
+    out = np.full(codes.shape, NOISE_LABEL, dtype=np.int64)
+    cluster = codes >= 0
+    out[cluster] = ids[codes[cluster]]
+    return out
+
+
 def _label_pair(pred, truth, mask_value) -> tuple[np.ndarray, np.ndarray]:
-    """Flattened integer labels of ``pred`` and ``truth`` without masked positions."""
+    """Flattened integer labels of ``pred`` and ``truth`` without masked positions;
+    every negative label but ``mask_value`` is noise, ``NOISE_LABEL`` in the output
+    (see :mod:`~hyperspy_manifold.learn._labels`)."""
     p = _values(pred, "pred")
     t = _values(truth, "truth")
     if p.shape != t.shape:
@@ -73,11 +87,10 @@ def _label_pair(pred, truth, mask_value) -> tuple[np.ndarray, np.ndarray]:
                     f"`{name}` must hold integer class labels, got dtype {arr.dtype} "
                     "with non-integer values."
                 )
-    p = p.astype(np.int64).ravel()
-    t = t.astype(np.int64).ravel()
-    if mask_value is not None:
-        keep = (p != mask_value) & (t != mask_value)
-        p, t = p[keep], t[keep]
+    p_codes, p_ids = canonical_labels(p.ravel(), "pred", masked=mask_value)
+    t_codes, t_ids = canonical_labels(t.ravel(), "truth", masked=mask_value)
+    keep = (p_codes != MASKED) & (t_codes != MASKED)
+    p, t = _ids(p_codes[keep], p_ids), _ids(t_codes[keep], t_ids)
     if p.size == 0:
         raise ValueError("Every position is masked: nothing to score.")
     return p, t
@@ -115,9 +128,9 @@ def precision_any(
     t_raw = _values(truth, "truth")
     p_bool, t_bool = p_raw.dtype == bool, t_raw.dtype == bool
     p, t = _label_pair(p_raw, t_raw, None if (p_bool or t_bool) else mask_value)
-    pos_pred = p.astype(bool) if p_bool else p != background
+    pos_pred = p.astype(bool) if p_bool else (p >= 0) & (p != background)
     t_background = background if truth_background is None else truth_background
-    pos_true = t.astype(bool) if t_bool else t != t_background
+    pos_true = t.astype(bool) if t_bool else (t >= 0) & (t != t_background)
     n_pred = int(pos_pred.sum())
     if n_pred == 0:
         return 0.0
@@ -215,11 +228,16 @@ def tpr_per_grain(
 def _noise_handled(pred, truth, noise, noise_label, mask_value):
     check_choice("noise", noise, NOISE_TREATMENTS)
     p, t = _label_pair(pred, truth, mask_value)
+    # `noise_label` may be a class id of its own (e.g. an amorphous label)
+    p_noise = (p == noise_label) | (p == NOISE_LABEL)
+    t_noise = (t == noise_label) | (t == NOISE_LABEL)
     if noise == "ignore":
-        keep = (p != noise_label) & (t != noise_label)
+        keep = ~p_noise & ~t_noise
         p, t = p[keep], t[keep]
         if p.size == 0:
             raise ValueError("Every position is noise or masked: nothing to score.")
+    else:
+        p, t = np.where(p_noise, NOISE_LABEL, p), np.where(t_noise, NOISE_LABEL, t)
     return p, t
 
 
@@ -336,15 +354,14 @@ def cluster_dissimilarity(X, labels=None, weights=None, scaling="minmax") -> np.
         )
     n = Xm.shape[0]
     if labels is not None:
-        lab = _values(labels, "labels").astype(np.int64).ravel()
+        lab, ids = canonical_labels(_values(labels, "labels").ravel())
         if lab.size != n:
             raise ValueError(
                 f"`labels` has {lab.size} values for {n} positions of `X`."
             )
-        ids = np.unique(lab[lab >= 0])
         if ids.size == 0:
             raise ValueError("`labels` contains no cluster (no label >= 0).")
-        w = (lab[None, :] == ids[:, None]).astype(np.float64)
+        w = (lab[None, :] == np.arange(ids.size)[:, None]).astype(np.float64)
     else:
         w = np.asarray(_values(weights, "weights"), dtype=np.float64)
         w = np.nan_to_num(w.reshape(-1, n) if w.size % n == 0 else w, nan=0.0)

@@ -39,10 +39,12 @@ from hyperspy_manifold._docstrings import fill_docstring
 from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold._random import as_random_state
 from hyperspy_manifold.features._base import (
+    check_axis_calibration,
     check_choice,
     check_navigation_mask,
     compute,
     navigation_shape,
+    pattern_stack,
     show_progressbar_default,
 )
 from hyperspy_manifold.learn._features import (
@@ -371,12 +373,15 @@ def iterative_nmf(
 # ------------------------------------------------------------------------- signal level
 
 
-def _class_patterns(s, weights: np.ndarray, show_progressbar=None) -> np.ndarray:
+def _class_patterns(
+    s, weights: np.ndarray, navigation_mask=None, show_progressbar=None
+) -> np.ndarray:
     """Weighted mean pattern of every component, in one pass over the data.
 
-    ``weights`` is ``(n_positions, k)`` with zeros at masked positions.  Lazy data
-    is never loaded whole: each navigation chunk contributes ``W_chunk.T @
-    X_chunk`` and the partial sums are added.
+    ``weights`` is ``(n_positions, k)`` with zeros at masked positions, whose
+    patterns (which may hold NaN) are left out.  Lazy data is never loaded whole:
+    each navigation chunk contributes ``W_chunk.T @ X_chunk`` and the partial
+    sums are added.
     """
     nav_shape = navigation_shape(s)
     nav_ndim = len(nav_shape)
@@ -384,6 +389,13 @@ def _class_patterns(s, weights: np.ndarray, show_progressbar=None) -> np.ndarray
     W = weights.reshape(nav_shape + (k,))
     data = s.data
     axes = (list(range(nav_ndim)), list(range(nav_ndim)))
+    if navigation_mask is not None:
+        data = pattern_stack(s)
+        excluded = da.from_array(
+            navigation_mask[..., None, None],
+            chunks=data.chunks[:nav_ndim] + ((1,), (1,)),
+        )
+        data = da.where(excluded, 0, data)
     if isinstance(data, da.Array):
         Wd = da.from_array(W, chunks=data.chunks[:nav_ndim] + (k,))
         sums = compute(da.tensordot(Wd, data, axes=axes), show_progressbar)
@@ -573,7 +585,8 @@ def bragg_nmf(
         ``{"max_iter": 300, "tol": 1e-4, "solver": "cd"}``); ``init`` and
         ``random_state`` are set per model.
     navigation_mask : array-like or BaseSignal, optional
-        True at scan positions to leave out; their loadings are NaN.
+        True at scan positions to leave out; their loadings are NaN.  Their
+        patterns are never transformed or summed (they may hold NaN).
     signal_mask : array-like or BaseSignal, optional
         Detector-shaped, True at pixels to leave out of the features (given to
         the feature transform; with ``features="raw"`` the pixels are left
@@ -613,6 +626,7 @@ def bragg_nmf(
         raise ValueError(
             "`bragg_nmf` needs at least one navigation axis (a scan of patterns)."
         )
+    check_axis_calibration(s, "bragg_nmf")
     if merge_threshold is None:
         key = features if isinstance(features, str) else "signal"
         merge_threshold = MERGE_THRESHOLDS.get(key, MERGE_THRESHOLDS["signal"])
@@ -637,13 +651,22 @@ def bragg_nmf(
     rng = as_random_state(random_state)
 
     f = feature_signal(
-        s, features, feature_kwargs, show_progressbar, signal_mask=signal_mask
+        s,
+        features,
+        feature_kwargs,
+        show_progressbar,
+        signal_mask=signal_mask,
+        navigation_mask=nav_mask,
     )
     X = feature_matrix(f, navigation_mask=nav_mask, show_progressbar=show_progressbar)
     if scaling is None and (X < 0).any():
         raise ValueError(
             f"NMF needs non-negative features, but the minimum is {X.min():g}. Use "
             "`scaling='minmax'` (shifts every feature to [0, 1]) or shift the features."
+        )
+    if X.shape[0] < 2:
+        raise ValueError(
+            f"`bragg_nmf` needs at least 2 unmasked patterns, got {X.shape[0]}."
         )
     X = scale_features(X, scaling)
     if not X.any():
@@ -674,7 +697,7 @@ def bragg_nmf(
     weights = np.zeros((n_nav, k))
     keep = slice(None) if nav_mask is None else ~nav_mask.ravel()
     weights[keep] = W
-    patterns = _class_patterns(s, weights, show_progressbar)
+    patterns = _class_patterns(s, weights, nav_mask, show_progressbar)
     W_full = weights.copy()
     if nav_mask is not None:
         W_full[nav_mask.ravel()] = np.nan

@@ -23,39 +23,34 @@ from hyperspy_manifold.features._base import (
     resolve_lazy_output,
 )
 from hyperspy_manifold.learn._cluster_stats import cluster_statistics, similarity_kernel
+from hyperspy_manifold.learn._labels import MASKED, NOISE, canonical_labels
 
-#: Label of HDBSCAN noise in label maps; it becomes its own, last, cluster row.
-NOISE = -1
-#: Label of masked (excluded) scan positions in label maps.
-MASKED = -2
+__all__ = ["MASKED", "NOISE", "get_similarity_loadings", "rows_from_label_map"]
 
 
 def rows_from_label_map(labels: np.ndarray) -> tuple[np.ndarray, int, int | None]:
     """Cluster row of every position from an integer label map.
 
-    Labels >= 0 are rows 0..max; noise (-1), when present, becomes the row after
-    the last cluster; any other negative value is excluded (-1 row index).
-    Returns ``(row_index, n_rows, noise_row)``.
+    Labels follow :mod:`~hyperspy_manifold.learn._labels`: the clusters (ids
+    >= 0 in increasing order) are rows 0..K-1, noise (any negative label but
+    -2), when present, is the row after the last cluster, masked positions (-2)
+    get row -1 (excluded).  Returns ``(row_index, n_rows, noise_row)``.
     """
-    labels = np.asarray(labels)
-    if not np.issubdtype(labels.dtype, np.integer):
-        if not np.all(labels == np.round(labels)):
-            raise ValueError("`labels` must hold integer cluster labels.")
-        labels = labels.astype(np.int64)
-    n_clusters = int(labels.max()) + 1 if (labels >= 0).any() else 0
-    rows = np.where(labels >= 0, labels, -1).astype(np.int64)
+    codes, ids = canonical_labels(labels)
+    rows = np.where(codes >= 0, codes, -1)
     noise_row = None
-    if (labels == NOISE).any():
-        noise_row = n_clusters
-        rows[labels == NOISE] = noise_row
-    n_rows = n_clusters + (noise_row is not None)
+    if (codes == NOISE).any():
+        noise_row = ids.size
+        rows[codes == NOISE] = noise_row
+    n_rows = ids.size + (noise_row is not None)
     if n_rows == 0:
         raise ValueError("`labels` holds no cluster (every position is excluded).")
     return rows, n_rows, noise_row
 
 
 def _resolve_labels(s, labels):
-    """``(row_index, n_rows, means or None)`` from any accepted ``labels``."""
+    """``(row_index, n_rows, means or None, cluster ids or None)`` from any
+    accepted ``labels``."""
     from hyperspy.signal import BaseSignal
 
     n_nav = int(np.prod(navigation_shape(s)))
@@ -78,7 +73,7 @@ def _resolve_labels(s, labels):
                 means = (
                     np.asarray(sums, dtype=np.float64) / one_hot.sum(axis=1)[:, None]
                 )
-        return rows, n_rows, means
+        return rows, n_rows, means, None
     if hasattr(labels, "labels") and isinstance(labels.labels, BaseSignal):
         labels = labels.labels
     if isinstance(labels, BaseSignal):
@@ -90,7 +85,7 @@ def _resolve_labels(s, labels):
             f"got {labels.shape}."
         )
     rows, n_rows, _ = rows_from_label_map(labels.reshape(-1))
-    return rows, n_rows, None
+    return rows, n_rows, None, canonical_labels(labels)[1]
 
 
 def similarity_maps(s, means: np.ndarray, eps=None, signal_mask=None):
@@ -162,8 +157,10 @@ def get_similarity_loadings(
         :func:`manifold_decomposition` or HyperSpy's ``cluster_analysis``); the
         cluster sums stored there are reused, so the data are read once.  Otherwise
         a navigation-shaped integer label map (or a ``ManifoldResult``): labels
-        >= 0 are clusters, noise (-1) becomes its own last cluster, other negative
-        values (masked, -2) are left out of the means.
+        >= 0 are cluster ids (any integers: the maps follow the ids in increasing
+        order, listed in ``metadata.HyperspyManifold.similarity_loadings``),
+        noise (any negative label but -2) becomes its own last cluster, masked
+        positions (-2) are left out of the means.
     eps : float, optional
         Added to the distance; default ``1e-6`` times the largest mean-pattern norm.
     signal_mask : array or BaseSignal of bool, optional
@@ -193,7 +190,7 @@ def get_similarity_loadings(
     """
     check_pattern_signal(s, "get_similarity_loadings")
     mask = check_signal_mask(s, signal_mask)
-    rows, n_rows, means = _resolve_labels(s, labels)
+    rows, n_rows, means, ids = _resolve_labels(s, labels)
     if means is None:
         means = cluster_statistics(s, rows, n_rows, show_progressbar).means
     sim = similarity_maps(s, means, eps, mask)
@@ -201,4 +198,9 @@ def get_similarity_loadings(
     lazy = resolve_lazy_output(s, lazy_output)
     if not lazy:
         sim = compute(sim, show_progressbar)
-    return stack_of_navigation_maps(s, sim, "Similarity loadings", lazy)
+    out = stack_of_navigation_maps(s, sim, "Similarity loadings", lazy)
+    if ids is not None:
+        out.metadata.set_item(
+            "HyperspyManifold.similarity_loadings.cluster_ids", ids.tolist()
+        )
+    return out
