@@ -136,3 +136,17 @@ def cached_film_scan(folder, n, detector, chunk_rows=None, uncompressed=False):
     }
     info_file.write_text(json.dumps(info, indent=2))
     return path, info
+
+
+def run_child(script, args) -> dict:
+    """Run ``python script --child *args`` in a fresh process (its own peak RSS)
+    and return the JSON it prints on a line starting with ``RESULT ``."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, str(script), "--child", *map(str, args)]
+    out = subprocess.run(command, capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(out.stderr[-3000:])
+    line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
+    return json.loads(line[len("RESULT ") :])

@@ -35,13 +35,12 @@ import argparse
 import json
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import RSSSampler, report
+from _common import RSSSampler, report, run_child
 
 
 class AnonRSSSampler(RSSSampler):
@@ -183,12 +182,7 @@ def run(path, case):
 
 
 def child(path, case):
-    command = [sys.executable, __file__, "--child", str(path), case]
-    out = subprocess.run(command, capture_output=True, text=True)
-    if out.returncode:
-        raise RuntimeError(out.stderr[-3000:])
-    line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
-    return json.loads(line[len("RESULT ") :])
+    return run_child(__file__, [path, case])
 
 
 def main():

@@ -25,8 +25,6 @@ Run: ``python benchmarks/bench_out_of_core.py [--shape 512] [--n-fit 8192]
 
 import argparse
 import json
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -37,6 +35,7 @@ from _common import (
     current_rss_mb,
     peak_rss_mb,
     report,
+    run_child,
 )
 
 DETECTOR = 128
@@ -149,12 +148,7 @@ def run(path, n_fit, lazy):
 
 
 def child(args) -> dict:
-    command = [sys.executable, __file__, "--child", *map(str, args)]
-    out = subprocess.run(command, capture_output=True, text=True)
-    if out.returncode:
-        raise RuntimeError(out.stderr[-3000:])
-    line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
-    return json.loads(line[len("RESULT ") :])
+    return run_child(__file__, args)
 
 
 def main():
