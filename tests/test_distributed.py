@@ -8,6 +8,7 @@ threaded scheduler explicitly for the reference runs.
 """
 
 import contextlib
+import warnings
 from itertools import product
 
 import dask
@@ -278,3 +279,22 @@ def test_cli_with_local_workers_equals_threaded(tmp_path):
     labels_l, sim_l = _cluster_labels(tmp_path / "local")
     assert_same(labels_w, labels_l)
     assert_same(sim_w, sim_l)
+
+
+def test_small_chunks_under_a_client_warn_and_say_how_to_rechunk(client, scan):
+    # the module's scan has 4 x 3 patterns of 32 x 32 uint16 per chunk: 24 kB
+    with pytest.warns(UserWarning, match=r"chunks below 16 MB .* s\.data\.rechunk"):
+        hm.get_radial_variance(scan, lazy_output=False, show_progressbar=False)
+    with threaded(), warnings.catch_warnings():
+        warnings.simplefilter("error")  # no Client: no warning
+        hm.get_cepstrum(scan, lazy_output=False, show_progressbar=False)
+
+
+def test_large_enough_chunks_under_a_client_do_not_warn(client):
+    data = da.zeros((8, 16, 256, 256), chunks=(8, 16, -1, -1), dtype=np.float32)
+    s = hs.signals.Signal2D(data).as_lazy()  # one chunk: nothing to schedule
+    s.set_signal_type("manifold")
+    s.calibration.center = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hm.get_cepstrum(s, lazy_output=True, show_progressbar=False)
