@@ -534,3 +534,21 @@ def test_too_many_neighbours_warns_and_falls_back():
             return_info=True,
         )
     assert result.parameters["n_neighbors"] == 23
+
+
+def test_neighbour_placement_votes_like_the_classifier_and_interpolates():
+    from hyperspy_manifold.learn.manifold import _NeighbourVote
+
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [5.0, 0.0], [0.0, 5.0]])
+    labels = np.repeat([0, 1, 2], 40)
+    Z = centres[labels] + rng.normal(scale=0.5, size=(120, 2))
+    emb = 10 * centres[labels] + rng.normal(scale=0.1, size=(120, 2))
+    vote = _NeighbourVote(Z, labels)
+    new = centres[[0, 1, 2, 1]] + rng.normal(scale=0.5, size=(4, 2))
+    lab, share, placed = vote.place(new, emb)
+    lab_ref, share_ref = vote(new)
+    np.testing.assert_array_equal(lab, lab_ref)
+    np.testing.assert_allclose(share, share_ref)
+    # every new point lands among the fitted points of its cluster
+    np.testing.assert_allclose(placed, 10 * centres[lab], atol=1.0)
