@@ -91,20 +91,94 @@ def note(text: str):
         bar.note(text)
 
 
+class ReadCounter:
+    """How many passes over the scan's data the computes of one public call (or
+    CLI run) made: every compute adds the share of the data's chunks it reads
+    (a full pass 1, the few patterns of the cluster centroids a small fraction).
+    The number of passes is what out-of-core speed is made of."""
+
+    def __init__(self):
+        self.sources: dict[str, int] = {}  # dask name -> number of chunks
+        self.reads = 0.0
+
+
+_reads: contextvars.ContextVar = contextvars.ContextVar("hm_reads", default=None)
+
+
+def register_source(array) -> None:
+    """Count later computes that depend on the dask ``array`` (the scan's data)."""
+    counter = _reads.get()
+    if counter is None or not getattr(array, "name", None):
+        return
+    layers = set(getattr(array.__dask_graph__(), "layers", ())) - {array.name}
+    if layers & set(counter.sources):
+        return  # computed from a registered source (a masked copy): no new data
+    counter.sources[array.name] = int(array.npartitions)
+
+
+def count_reads(arrays) -> None:
+    """Add the passes over registered sources that computing ``arrays`` makes."""
+    counter = _reads.get()
+    if counter is None or not counter.sources:
+        return
+    from dask.core import flatten
+    from dask.optimization import cull
+
+    graph, keys = {}, []
+    for array in arrays:
+        hlg = getattr(array, "__dask_graph__", lambda: None)()
+        layers = getattr(hlg, "layers", None)
+        if layers is None or not set(layers) & set(counter.sources):
+            continue
+        graph.update(dict(hlg))
+        keys.extend(flatten(array.__dask_keys__()))
+    if not keys:
+        return
+    culled, _ = cull(graph, keys)
+    for name, total in counter.sources.items():
+        touched = sum(1 for k in culled if isinstance(k, tuple) and k[0] == name)
+        counter.reads += touched / max(total, 1)
+
+
+def reads() -> float | None:
+    """Passes over the scan's data so far in the enclosing call (2 decimals), or
+    None outside one."""
+    counter = _reads.get()
+    return None if counter is None else round(counter.reads, 2)
+
+
 @contextmanager
 def progress(show: bool, description: str):
-    """One bar for every compute inside (an enclosing scope wins)."""
+    """One bar for every compute inside (an enclosing scope wins); yields the
+    scope's :class:`ReadCounter`."""
     if _current.get() is not None:
-        yield
+        yield _reads.get()
         return
     bar = _Bar(description) if show else False
     token = _current.set(bar)
     try:
-        yield
+        with count_data_reads() as counter:
+            yield counter
     finally:
         _current.reset(token)
         if bar:
             bar.close()
+
+
+@contextmanager
+def count_data_reads():
+    """Count the reads of the scan's data inside (an enclosing count wins):
+    yields the :class:`ReadCounter`."""
+    counter = _reads.get()
+    if counter is not None:
+        yield counter
+        return
+    counter = ReadCounter()
+    token = _reads.set(counter)
+    try:
+        yield counter
+    finally:
+        _reads.reset(token)
 
 
 def compute_with(arrays, client, show: bool):

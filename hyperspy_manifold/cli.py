@@ -417,6 +417,7 @@ def run_pipeline(
     import numpy as np
 
     import hyperspy_manifold as hm
+    from hyperspy_manifold import _progress
     from hyperspy_manifold.report import FIGURES
 
     timings = {}
@@ -466,30 +467,23 @@ def run_pipeline(
             )
         kwargs["min_cluster_size"] = min_cluster_size
     _say(quiet, f"Features: {features}; method: {method}; {n_patterns} patterns")
-    t0 = time.perf_counter()
-    if method == "nmf":
-        result = nmf_result(s, features, feature_kwargs, seed, quiet, signal_mask)
-    else:
-        result = hm.manifold_decomposition(
+    with _progress.count_data_reads() as reads:
+        result, similarity = _learn(
             s,
-            features=features,
-            feature_kwargs=feature_kwargs or None,
-            signal_mask=signal_mask,
-            algorithm=algorithm,
-            n_fit=n_fit,
-            random_state=seed,
-            return_info=True,
-            show_progressbar=not quiet,
-            **kwargs,
+            method,
+            features,
+            feature_kwargs,
+            signal_mask,
+            algorithm,
+            n_fit,
+            seed,
+            quiet,
+            kwargs,
+            timings,
         )
-    timings["features_and_learning_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    _say(quiet, "Similarity loadings ...")
-    similarity = hm.get_similarity_loadings(
-        s, labels=result.labels, show_progressbar=not quiet
-    )
-    timings["similarity_s"] = time.perf_counter() - t0
     summary = {"features": features, "method": method, "seed": seed, "n_fit": n_fit}
+    # passes over the scan's data (features, cluster statistics ...)
+    summary["data_reads"] = round(reads.reads, 2)
     # the keywords given to the feature transform (the mask is described apart)
     summary["feature_kwargs"] = dict(feature_kwargs)
     if truth is not None:
@@ -515,6 +509,48 @@ def run_pipeline(
         )
     _check_listing(Path(out), info)
     return info
+
+
+def _learn(
+    s,
+    method,
+    features,
+    feature_kwargs,
+    signal_mask,
+    algorithm,
+    n_fit,
+    seed,
+    quiet,
+    kwargs,
+    timings,
+):
+    """The learning step of :func:`run_pipeline`: ``(result, similarity)``."""
+    import hyperspy_manifold as hm
+
+    t0 = time.perf_counter()
+    if method == "nmf":
+        result = nmf_result(s, features, feature_kwargs, seed, quiet, signal_mask)
+    else:
+        result = hm.manifold_decomposition(
+            s,
+            features=features,
+            feature_kwargs=feature_kwargs or None,
+            signal_mask=signal_mask,
+            algorithm=algorithm,
+            n_fit=n_fit,
+            random_state=seed,
+            return_info=True,
+            show_progressbar=not quiet,
+            **kwargs,
+        )
+    timings["features_and_learning_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _say(quiet, "Similarity loadings ...")
+    similarity = hm.get_similarity_loadings(
+        s, labels=result, show_progressbar=not quiet
+    )
+    timings["similarity_s"] = time.perf_counter() - t0
+    return result, similarity
 
 
 def nmf_result(s, features, feature_kwargs, seed, quiet, signal_mask=None):

@@ -49,6 +49,7 @@ def test_demo_writes_every_output(demo_run):
     assert f"{summary['ari']:.3f}" in printed
     assert summary["versions"]["hyperspy_manifold"]
     assert set(summary["timings"]) >= {"features_and_learning_s", "similarity_s"}
+    assert 2 <= summary["data_reads"] < 6  # passes over the scan's data
 
 
 def test_demo_results_reload(demo_run):

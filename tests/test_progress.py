@@ -94,3 +94,23 @@ def test_nested_public_calls_share_the_outer_bar(no_delay, capsys):
     err = capsys.readouterr().err
     assert "Outer" in err and "Radial variance" not in err
     assert err.count("\n") == 1
+
+
+def test_passes_over_the_data_are_counted():
+    s = _scan()  # lazy, 4 navigation chunks
+    kwargs = dict(algorithm="kmeans", n_clusters=2, random_state=0)
+    full = hm.manifold_decomposition(s, return_info=True, **kwargs)
+    # the cepstrum's global minimum, the features, the cluster statistics, and
+    # the chunks holding the two centroid patterns
+    assert 3 < full.parameters["data_reads"] < 4
+    sub = hm.manifold_decomposition(s, return_info=True, n_fit=20, **kwargs)
+    # with n_fit the features of the rest come from memory, not a second read
+    assert sub.parameters["data_reads"] == pytest.approx(
+        full.parameters["data_reads"], abs=0.5
+    )
+    with _progress.count_data_reads() as counter:
+        hm.get_similarity_loadings(s, full, lazy_output=False)
+    assert counter.reads == pytest.approx(1.0)  # the means of the result reused
+    with _progress.count_data_reads() as counter:
+        hm.get_similarity_loadings(s, full.labels, lazy_output=False)
+    assert counter.reads == pytest.approx(2.0)  # means, then distances

@@ -249,9 +249,12 @@ def pattern_stack(s) -> da.Array:
     sized by a uint16 input would hold 4-8 times dask's chunk size in temporaries
     (a 0.5 GB uint16 scan peaked at 3.6 GB).
     """
+    from hyperspy_manifold import _progress
+
     data = s.data
     nsig = 2
     if isinstance(data, da.Array):
+        _progress.register_source(data)
         if any(len(c) > 1 for c in data.chunks[-nsig:]):
             data = data.rechunk({data.ndim - 1: -1, data.ndim - 2: -1})
         _warn_small_distributed_chunks(data)
@@ -260,7 +263,9 @@ def pattern_stack(s) -> da.Array:
     chunks = da.core.normalize_chunks(
         ("auto",) * nav_ndim + (-1, -1), data.shape, dtype=np.float64
     )
-    return da.from_array(data, chunks=chunks, name=False, asarray=True)
+    stack = da.from_array(data, chunks=chunks, name=False, asarray=True)
+    _progress.register_source(stack)
+    return stack
 
 
 #: Under a ``dask.distributed`` Client, chunks below this many bytes spend more
@@ -332,6 +337,7 @@ def compute(array, show_progressbar=None):
     from hyperspy_manifold import _progress
 
     arrays = array if isinstance(array, tuple) else (array,)
+    _progress.count_reads(arrays)
     show = show_progressbar_default(show_progressbar)
     if _progress.current() is not None:  # inside a public call: its one bar
         results = _progress.compute_with(arrays, active_client(), show)

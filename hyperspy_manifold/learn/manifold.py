@@ -368,6 +368,23 @@ def _predictor(clusterer, algorithm, emb_fit, labels_fit):
     return _NeighbourVote(emb_fit, labels_fit)
 
 
+#: With ``n_fit``, the features of every pattern are computed in one pass and
+#: kept in memory when they take at most this many bytes (float32); larger
+#: feature sets (raw patterns of a big scan) are streamed in two passes.
+FEATURES_IN_MEMORY_BYTES = 512 * 2**20
+
+
+def _rest_rows(f, in_memory, rows: np.ndarray, show_progressbar, block=8192):
+    """``(rows, feature block)`` of the patterns outside the fit: from the features
+    in memory when they were computed whole, else streamed from ``f``."""
+    if in_memory is None:
+        yield from _stream_rows(feature_array(f), rows, show_progressbar)
+        return
+    for start in range(0, rows.size, block):
+        sel = rows[start : start + block]
+        yield sel, as_features(in_memory[sel])
+
+
 def _stream_rows(F, rows: np.ndarray, show_progressbar):
     """Yield ``(rows, feature block)`` one row chunk of the lazy features at a time."""
     bounds = np.cumsum((0,) + F.chunks[0])
@@ -639,11 +656,18 @@ def manifold_decomposition(
     if algorithm == "hdbscan" and min_cluster_size == "auto":
         check_k_range(k_range, n_fitted)
     f = feature_signal(s, features, feature_kwargs, show_progressbar, signal_mask, mask)
+    features_in_memory = None
     if n_fit is not None and n_fit < kept.size:
         rng = as_generator(seed_subsample)
         fit_rows = np.sort(rng.choice(kept, n_fit, replace=False))
         F = feature_array(f)
-        X = as_features(compute(F[fit_rows], show_progressbar))
+        if F.size * 4 <= FEATURES_IN_MEMORY_BYTES:
+            # one pass over the data for every feature; the rest is labelled
+            # from memory instead of being read (and transformed) again
+            features_in_memory = np.asarray(compute(F, show_progressbar))
+            X = as_features(features_in_memory[fit_rows])
+        else:
+            X = as_features(compute(F[fit_rows], show_progressbar))
     else:
         fit_rows = kept
         X = feature_matrix(f, mask, show_progressbar)
@@ -713,14 +737,18 @@ def manifold_decomposition(
         confidence[fit_rows] = k_info["confidence"]
     if rest.size:
         if auto:
-            for rows, block in _stream_rows(feature_array(f), rest, show_progressbar):
+            for rows, block in _rest_rows(
+                f, features_in_memory, rest, show_progressbar
+            ):
                 labels[rows], prob[rows], emb[rows] = clusterer.place(
                     embedder.reduce(block), emb_fit
                 )
                 confidence[rows] = prob[rows]
         else:
             predict = _predictor(clusterer, algorithm, emb_fit, labels_fit)
-            for rows, block in _stream_rows(feature_array(f), rest, show_progressbar):
+            for rows, block in _rest_rows(
+                f, features_in_memory, rest, show_progressbar
+            ):
                 emb[rows] = embedder.transform(block)
                 labels[rows], prob[rows] = predict(emb[rows])
 
@@ -756,6 +784,8 @@ def manifold_decomposition(
         return None
 
     parameters = {
+        # passes over the scan's data so far in this call (or CLI run)
+        "data_reads": _progress.reads(),
         "features": features if isinstance(features, str) else "signal",
         "n_features": int(X.shape[1]),
         "scaling": scaling,

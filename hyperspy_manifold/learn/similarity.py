@@ -53,7 +53,6 @@ def _resolve_labels(s, labels):
     accepted ``labels``."""
     from hyperspy.signal import BaseSignal
 
-    n_nav = int(np.prod(navigation_shape(s)))
     if labels is None:
         lr = s.learning_results
         one_hot = getattr(lr, "cluster_labels", None)
@@ -75,9 +74,27 @@ def _resolve_labels(s, labels):
                 )
         return rows, n_rows, means, None
     if hasattr(labels, "labels") and isinstance(labels.labels, BaseSignal):
-        labels = labels.labels
+        result, labels = labels, labels.labels
+        rows, n_rows, ids = _rows_of(labels.data, s)
+        means = getattr(result, "cluster_means", None)
+        n_pixels = int(np.prod(s.data.shape[-2:]))
+        if means is not None and np.shape(means.data) == (
+            n_rows,
+            *s.data.shape[-2:],
+        ):
+            # a ManifoldResult holds its cluster means: the data are not read again
+            means = np.asarray(means.data, dtype=np.float64).reshape(n_rows, n_pixels)
+            return rows, n_rows, means, ids
+        return rows, n_rows, None, ids
     if isinstance(labels, BaseSignal):
         labels = labels.data
+    rows, n_rows, ids = _rows_of(labels, s)
+    return rows, n_rows, None, ids
+
+
+def _rows_of(labels, s):
+    """``(row_index, n_rows, cluster ids)`` of a navigation-shaped label map."""
+    n_nav = int(np.prod(navigation_shape(s)))
     labels = np.asarray(labels)
     if labels.size != n_nav or labels.shape not in (navigation_shape(s), (n_nav,)):
         raise ValueError(
@@ -85,7 +102,7 @@ def _resolve_labels(s, labels):
             f"got {labels.shape}."
         )
     rows, n_rows, _ = rows_from_label_map(labels.reshape(-1))
-    return rows, n_rows, None, canonical_labels(labels)[1]
+    return rows, n_rows, canonical_labels(labels)[1]
 
 
 def similarity_maps(s, means: np.ndarray, eps=None, signal_mask=None):
@@ -156,8 +173,9 @@ def get_similarity_loadings(
         None takes the clusters from ``s.learning_results`` (after
         :func:`manifold_decomposition` or HyperSpy's ``cluster_analysis``); the
         cluster sums stored there are reused, so the data are read once.  Otherwise
-        a navigation-shaped integer label map (or a ``ManifoldResult``): labels
-        >= 0 are cluster ids (any integers: the maps follow the ids in increasing
+        a navigation-shaped integer label map, or a ``ManifoldResult`` (its
+        cluster means are reused, so the data are read once: give it with the
+        signal it was computed on). Labels >= 0 are cluster ids (any integers: the maps follow the ids in increasing
         order, listed in ``metadata.HyperspyManifold.similarity_loadings``),
         noise (any negative label but -2) becomes its own last cluster, masked
         positions (-2) are left out of the means.
