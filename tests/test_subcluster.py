@@ -16,7 +16,11 @@ from sklearn.metrics import adjusted_rand_score
 from hyperspy_manifold.html_report import _tree_table, to_html
 from hyperspy_manifold.learn._labels import MASKED, NOISE
 from hyperspy_manifold.learn.manifold import cluster_result, manifold_decomposition
-from hyperspy_manifold.report import figure_cluster_means, figure_label_map
+from hyperspy_manifold.report import (
+    figure_cluster_means,
+    figure_label_map,
+    save_results,
+)
 
 KMEANS = dict(features="raw", algorithm="kmeans", n_clusters=2, random_state=0)
 
@@ -163,6 +167,13 @@ def test_hierarchical_names_in_figures_and_report(scan, split, tmp_path):
     page = to_html(second, tmp_path / "report.html", signal=s).read_text()
     assert 'id="hierarchy"' in page and f"cluster {b}.1" in page
     assert f"<th>{b}.1</th><td>{b}</td>" in _tree_table(second)
+    info = save_results(second, tmp_path / "out", figures=False)
+    assert info["parameters"]["tree"] == second.tree
+    # the linked explorer names the clicked cluster by its path
+    explorer = second.explore()
+    leaf = int(np.flatnonzero(second.labels.data.ravel() == 2)[0])
+    explorer.show_position(np.unravel_index(leaf, truth.shape))
+    assert f"Mean of cluster {second.names[2]}" in explorer.ax_pattern.get_title()
     # a flat result: plain labels, no hierarchy section
     assert figure_label_map(first).axes[0].get_legend().get_texts()[1].get_text()
     assert _tree_table(first) == ""
@@ -248,3 +259,13 @@ def test_subcluster_bad_input():
         split.subcluster("0", s, **KMEANS)
     # the masked position stays masked
     assert split.labels.data[3, 3] == MASKED
+
+
+def test_subcluster_of_a_lazy_scan(scan, split):
+    s, truth, first = scan
+    lazy = s.as_lazy()
+    before = lazy.learning_results
+    again = first.subcluster(label_of_b(first, truth), lazy, **KMEANS)
+    np.testing.assert_array_equal(again.labels.data, split.labels.data)
+    assert again.tree == split.tree
+    assert lazy._lazy and lazy.learning_results is before
