@@ -481,7 +481,14 @@ class ManifoldExplorer:
             if row is not None:
                 means = data_of(self.result.cluster_means)
                 pattern = means[row] if means.ndim == 3 else means
-                name = "noise" if label == NOISE else f"cluster {label}"
+                from hyperspy_manifold.learn._subcluster import cluster_names
+
+                # the hierarchical name ("2.1") after ManifoldResult.subcluster
+                name = (
+                    "noise"
+                    if label == NOISE
+                    else f"cluster {cluster_names(self.result)[label]}"
+                )
                 title = f"Mean of {name} (position {index}) (log)"
         if pattern is not None:
             self._set_pattern(pattern, title)

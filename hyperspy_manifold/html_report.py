@@ -38,6 +38,7 @@ from hyperspy_manifold.explore import (
     log_scale,
     scan_labels,
 )
+from hyperspy_manifold.learn._subcluster import cluster_names
 from hyperspy_manifold.learn.similarity import MASKED, NOISE
 
 #: Largest side of a detector image in the page (bigger patterns are binned).
@@ -76,6 +77,12 @@ positions are highlighted in the other.  Shift + select adds to the selection;
 the reset tool restores the view.</p>
 {{ embed(roots.linked) }}
 {{ cluster_table }}
+{% if tree_table %}
+<h2 id="hierarchy">Cluster hierarchy</h2>
+<p class="help">Clusters split by ManifoldResult.subcluster: cluster "2.1" is
+child 1 of cluster "2"; a split cluster has no label of its own.</p>
+{{ tree_table }}
+{% endif %}
 
 <h2 id="means">Cluster mean patterns</h2>
 <p class="help">Top: log(1 + mean pattern); bottom: mean minus the global mean
@@ -168,7 +175,8 @@ def _hex(rgba) -> str:
 
 
 def _row_names(result) -> list[str]:
-    names = [f"cluster {i}" for i in range(result.n_clusters)]
+    # hierarchical names ("cluster 2.1") after ManifoldResult.subcluster
+    names = [f"cluster {name}" for name in cluster_names(result)]
     if result.noise_index is not None:
         names.append("noise")
     return names
@@ -276,17 +284,22 @@ def _linked_figures(result, max_points, random_state, cmap):
     points = embedding_points(result.embedding)
     x, y, (dx, dy), (ax_x, ax_y) = _scan_geometry(result.labels)
     shown = scatter_sample(np.flatnonzero(flat != MASKED), max_points, random_state)
-    source = ColumnDataSource(
-        data={
-            "ex": points[shown, 0].astype(np.float32),
-            "ey": points[shown, 1].astype(np.float32),
-            "x": x[shown].astype(np.float32),
-            "y": y[shown].astype(np.float32),
-            "label": flat[shown].astype(np.int32),
-            "position": shown.astype(np.int32),
-        },
-        name="positions",
-    )
+    columns = {
+        "ex": points[shown, 0].astype(np.float32),
+        "ey": points[shown, 1].astype(np.float32),
+        "x": x[shown].astype(np.float32),
+        "y": y[shown].astype(np.float32),
+        "label": flat[shown].astype(np.int32),
+        "position": shown.astype(np.int32),
+    }
+    tooltips = [("x, y", "@x, @y"), ("label", "@label")]
+    if getattr(result, "tree", None):
+        # the hierarchical name ("2.1") of every shown position
+        names = np.array(cluster_names(result) + ["masked", "noise"], dtype=object)
+        columns["cluster"] = names[flat[shown]].tolist()
+        tooltips.append(("cluster", "@cluster"))
+    tooltips.append(("position", "@position"))
+    source = ColumnDataSource(data=columns, name="positions")
     palette_rgba = label_rgba(np.arange(MASKED, result.n_clusters), cmap)
     mapper = LinearColorMapper(
         palette=[_hex(c) for c in palette_rgba],
@@ -369,11 +382,7 @@ def _linked_figures(result, max_points, random_state, cmap):
     label_map.add_tools(
         HoverTool(
             renderers=[cells],
-            tooltips=[
-                ("x, y", "@x, @y"),
-                ("label", "@label"),
-                ("position", "@position"),
-            ],
+            tooltips=tooltips,
         )
     )
     for fig in (embedding, label_map):
@@ -567,6 +576,27 @@ def _cluster_table(result, cmap) -> str:
     )
 
 
+def _tree_table(result) -> str:
+    """Every node of ``result.tree`` (empty without one)."""
+    tree = getattr(result, "tree", None)
+    if not tree:
+        return ""
+    rows = [
+        (
+            html.escape(node["path"]),
+            html.escape(node["parent"] or "-"),
+            "split" if node["id"] is None else str(node["id"]),
+            str(node["size"]),
+            str(node["noise"]),
+            html.escape(", ".join(node["children"]) or "-"),
+        )
+        for node in tree
+    ]
+    return _html_table(
+        rows, "tree", ["cluster", "parent", "label", "patterns", "noise", "children"]
+    )
+
+
 def _data_table(signal) -> str:
     am = signal.axes_manager
     rows = [("title", html.escape(str(signal.metadata.General.title)))]
@@ -688,6 +718,7 @@ def to_html(
         "sampling_note": sampling_note,
         "means_note": means_note,
         "cluster_table": _cluster_table(result, cmap),
+        "tree_table": _tree_table(result),
         "has_typical": signal is not None,
         "has_similarity": similarity is not None,
         "has_k_scan": result.k_scan is not None,

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from hyperspy_manifold.explore import label_rgba as _label_colors
+from hyperspy_manifold.learn._subcluster import cluster_names
 from hyperspy_manifold.learn.similarity import MASKED, NOISE
 
 FIGURES = (
@@ -120,9 +121,10 @@ def figure_label_map(result):
     import matplotlib
 
     colormap = matplotlib.colormaps["tab10"]
+    # hierarchical names ("2.1") after ManifoldResult.subcluster
     handles = [
-        Patch(color=colormap(i % colormap.N), label=f"{i}")
-        for i in range(result.n_clusters)
+        Patch(color=colormap(i % colormap.N), label=name)
+        for i, name in enumerate(cluster_names(result))
     ][:20]
     if (labels == NOISE).any():
         handles.append(Patch(color=(0.75, 0.75, 0.75), label="noise"))
@@ -259,7 +261,7 @@ def figure_cluster_means(result):
     diff = np.asarray(result.mean_minus_global.data, dtype=float)
     if means.ndim == 2:  # a single row
         means, diff = means[None], diff[None]
-    titles = [f"cluster {i}" for i in range(result.n_clusters)]
+    titles = [f"cluster {name}" for name in cluster_names(result)]
     if result.noise_index is not None:
         titles.append("noise")
     shown = np.clip(np.nan_to_num(means), 0, None)
@@ -301,7 +303,7 @@ def figure_similarity(result, similarity):
             if len(similarity.axes_manager.signal_axes) == 1
             else data[None]
         )
-    titles = [f"cluster {i}" for i in range(result.n_clusters)]
+    titles = [f"cluster {name}" for name in cluster_names(result)]
     if result.noise_index is not None:
         titles.append("noise")
     axes = similarity.axes_manager.signal_axes

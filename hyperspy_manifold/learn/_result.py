@@ -71,6 +71,11 @@ class ManifoldResult:
         predicts new scans from.
     parameters : dict
         Every parameter used, including the resolved defaults.
+    tree : list of dict or None
+        After :meth:`subcluster`: the hierarchy of the clusters, one node per
+        cluster ever made (``path`` such as ``"2.1"``, ``parent`` path, ``id`` in
+        ``labels`` or None once split, ``size``, ``children``, ``noise``); see
+        :mod:`hyperspy_manifold.learn._subcluster`.  None for a flat result.
     """
 
     labels: object
@@ -90,6 +95,7 @@ class ManifoldResult:
     selection: dict | None = None
     estimators: dict = field(default_factory=dict)
     parameters: dict = field(default_factory=dict)
+    tree: list | None = None
 
     def __repr__(self):
         noise = int((self.labels.data == NOISE).sum())
@@ -97,6 +103,64 @@ class ManifoldResult:
             f"<ManifoldResult: {self.n_clusters} clusters, {noise} noise positions, "
             f"algorithm={self.parameters.get('algorithm')!r}>"
         )
+
+    @property
+    def names(self) -> list[str]:
+        """Display name of every cluster 0..K-1: its path in ``tree`` (``"2.1"``),
+        or its label for a flat result."""
+        from hyperspy_manifold.learn._subcluster import cluster_names
+
+        return cluster_names(self)
+
+    def subcluster(self, label, signal, **kwargs) -> ManifoldResult:
+        """Cluster the members of one cluster again; a new result with the tree.
+
+        The members of cluster ``label`` are clustered by
+        :func:`~hyperspy_manifold.manifold_decomposition` with every other
+        position masked, so their features are scaled and embedded among
+        themselves.  The new result's label map is this one with the cluster
+        replaced by its children: child 0 keeps the id ``label``, the others
+        take the new ids K, K+1, ... (K = ``n_clusters``); members the
+        sub-clustering calls noise become noise.  ``tree`` records the
+        hierarchy and ``names`` the paths (``"2"`` split into ``"2.0"``,
+        ``"2.1"``), used by the figures and the HTML report.  Call it again on
+        the new result to go deeper.
+
+        Parameters
+        ----------
+        label : int or str
+            The cluster: its label in ``labels`` or its path in ``tree``
+            (``"2.1"``).
+        signal : BaseSignal
+            The clustered scan (the result does not keep the data).  It is not
+            modified: its ``learning_results`` are left as they were (the
+            sub-clustering does not write them).
+        **kwargs
+            Passed to :func:`~hyperspy_manifold.manifold_decomposition`
+            (``features``, ``algorithm``, ``n_clusters``, ``random_state`` ...),
+            not ``navigation_mask`` nor ``return_info``.
+            ``features=result.features`` reuses this result's features instead
+            of computing them from the members.
+
+        Returns
+        -------
+        ManifoldResult
+            A new result (this one is not modified).  The embedding is this
+            result's (the children shown where their members were); each
+            sub-clustering's own result, with its embedding of the members, is
+            in ``estimators["subclusters"][path]`` and its parameters in
+            ``parameters["subclusters"]``.
+
+        Examples
+        --------
+        >>> r = hm.manifold_decomposition(s, return_info=True)  # doctest: +SKIP
+        >>> r2 = r.subcluster(1, s, algorithm="kmeans", n_clusters=2)  # doctest: +SKIP
+        >>> r2.names  # doctest: +SKIP
+        ['0', '1.0', '2', '1.1']
+        """
+        from hyperspy_manifold.learn._subcluster import subcluster
+
+        return subcluster(self, label, signal, **kwargs)
 
     def explore(self, signal=None, selector: str = "lasso", cmap: str = "tab10"):
         """Linked embedding, label map and pattern panels (matplotlib).
@@ -160,8 +224,8 @@ class ManifoldResult:
             colormap = matplotlib.colormaps[cmap]
             n = getattr(colormap, "N", 256)
             handles = [
-                Line2D([], [], ls="", marker="s", color=colormap(i % n), label=str(i))
-                for i in range(colormap_n)
+                Line2D([], [], ls="", marker="s", color=colormap(i % n), label=name)
+                for i, name in enumerate(self.names)
             ]
         if (lab == NOISE).any():
             handles.append(
