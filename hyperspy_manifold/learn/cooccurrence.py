@@ -207,37 +207,38 @@ def _find_peaks(s, method, peak_kwargs, signal_mask, show_progressbar):
 def _bragg_vector_map_centres(positions, shape, min_distance, min_count):
     """Maxima of the pooled Bragg vector map, ``(n, 2)`` ``(y, x)`` pixels.
 
-    Peaks are counted on the detector pixels and summed over 3 x 3 pixels (so a
-    spot found one pixel off still counts); local maxima at least
-    ``min_distance`` apart with at least ``min_count`` peaks are the centres, each
-    refined to the mean position of the peaks within one pixel of it.
+    Peaks are counted on the detector pixels and the map is smoothed with a
+    Gaussian of one pixel (a spot found one pixel off, or split between two
+    pixels, makes one maximum); maxima at least ``min_distance`` apart with at
+    least ``min_count`` peaks within 1.5 pixels are the centres, each refined to
+    the mean position of those peaks.
     """
-    from scipy.ndimage import uniform_filter
+    from scipy.ndimage import gaussian_filter
+    from scipy.spatial import cKDTree
     from skimage.feature import peak_local_max
 
     iy = np.clip(np.rint(positions[:, 0]).astype(np.intp), 0, shape[0] - 1)
     ix = np.clip(np.rint(positions[:, 1]).astype(np.intp), 0, shape[1] - 1)
     bvm = np.zeros(shape)
     np.add.at(bvm, (iy, ix), 1.0)
-    pooled = uniform_filter(bvm, size=3, mode="constant") * 9
+    smooth = gaussian_filter(bvm, sigma=1.0, mode="constant")
     maxima = peak_local_max(
-        pooled,
+        smooth,
         min_distance=max(int(min_distance), 1),
-        threshold_abs=min_count - 0.5,
+        threshold_abs=1e-12,
         exclude_border=False,
-    )
+    ).astype(float)
     if len(maxima) == 0:
         return np.zeros((0, 2))
-    # centre of mass of the counts in the 3 x 3 window of every maximum
-    offsets = np.stack(np.meshgrid([-1, 0, 1], [-1, 0, 1], indexing="ij"), -1)
-    win = maxima[:, None, None, :] + offsets[None]
-    wy = np.clip(win[..., 0], 0, shape[0] - 1)
-    wx = np.clip(win[..., 1], 0, shape[1] - 1)
-    w = bvm[wy, wx]
-    total = w.sum(axis=(1, 2))
-    cy = (w * wy).sum(axis=(1, 2)) / total
-    cx = (w * wx).sum(axis=(1, 2)) / total
-    return np.column_stack([cy, cx])
+    # peaks near every maximum: a sparse maxima x peaks matrix of 0/1
+    near = cKDTree(maxima).sparse_distance_matrix(
+        cKDTree(positions), 1.5, output_type="coo_matrix"
+    )
+    near.data[:] = 1.0
+    counts = np.asarray(near.sum(axis=1)).ravel()
+    sums = near @ positions
+    keep = counts >= min_count
+    return sums[keep] / counts[keep, None]
 
 
 def _detector_axes(s):
@@ -506,7 +507,8 @@ def bragg_cooccurrence_classification(
         of the positions (rejects peaks of noise).
     max_cell_fraction : float
         Cells holding a peak at more than this share of the positions (the direct
-        beam) are left out of the factorisation.
+        beam) are left out of the factorisation, as are cells holding one at
+        fewer than ``min_cell_fraction`` of them.
     max_distance : float, optional
         Peaks farther than this (detector pixels) from every centre are ignored.
     intensity : bool
@@ -577,7 +579,7 @@ def bragg_cooccurrence_classification(
             "`threshold_abs` in `peak_kwargs`, or try another `method`."
         )
     if centers is None:
-        min_count = max(1.0, min_cell_fraction * n_positions)
+        min_count = max(2.0, min_cell_fraction * n_positions)
         centres = _bragg_vector_map_centres(
             table[:, :2],
             detector_shape(s),
@@ -593,12 +595,16 @@ def bragg_cooccurrence_classification(
     X = _cell_matrix(table, owner, centres, n_positions, max_distance, intensity)
     cooccurrence = X.T @ X / n_positions
     occupancy = (X > 0).mean(axis=0)
-    informative = (occupancy > 0) & (occupancy <= max_cell_fraction)
+    informative = (occupancy >= max(min_cell_fraction, 1e-12)) & (
+        occupancy <= max_cell_fraction
+    )
     if not informative.any():
         raise ValueError(
             "Every Voronoi cell holds a peak at more than `max_cell_fraction` = "
-            f"{max_cell_fraction:g} of the positions (or none): raise it to 1 to "
-            "classify a scan whose patterns all show the same spots."
+            f"{max_cell_fraction:g} of the positions (or at fewer than "
+            f"`min_cell_fraction` = {min_cell_fraction:g}): raise "
+            "`max_cell_fraction` to 1 to classify a scan whose patterns all show the "
+            "same spots."
         )
     Xi = X[:, informative]
     k = min(n_classes, int(informative.sum()))
@@ -614,6 +620,13 @@ def bragg_cooccurrence_classification(
     profiles, maps = _split(
         profiles, maps, nav, split_threshold, min_region_size, history
     )
+    # split-off islands that label too few positions go back to the others
+    won = maps.max(axis=1) > 0
+    counts = np.bincount(maps.argmax(axis=1)[won], minlength=maps.shape[1])
+    small = counts < min_region_size
+    if small.any() and not small.all():
+        history.append(f"dropped split classes {np.flatnonzero(small).tolist()}")
+        profiles, maps = profiles[~small], maps[:, ~small]
     order = np.argsort(-maps.sum(axis=0), kind="stable")
     profiles, maps = profiles[order], maps[:, order]
     K = maps.shape[1]
