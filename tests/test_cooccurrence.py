@@ -142,6 +142,14 @@ def test_bad_input_is_named(kwargs, error, match):
         bragg_cooccurrence_classification(s, **kwargs)
 
 
+def test_single_pattern_and_non_signals_are_refused():
+    s, _ = grain_scan(2, 0, shape=(2, 2))
+    with pytest.raises(ValueError, match="needs at least one navigation axis"):
+        bragg_cooccurrence_classification(s.inav[0, 0])
+    with pytest.raises(TypeError, match="needs a HyperSpy signal"):
+        bragg_cooccurrence_classification(s.data)
+
+
 def test_identical_patterns_name_max_cell_fraction():
     s, _ = grain_scan(1, 0, shape=(4, 6))
     kwargs = {"min_cell_fraction": 0.3, "random_state": 0}
@@ -150,3 +158,22 @@ def test_identical_patterns_name_max_cell_fraction():
     r = bragg_cooccurrence_classification(s, max_cell_fraction=1, **kwargs)
     assert r.n_classes == 1
     assert (values(r.labels) == 0).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"intensity": True, "max_distance": 2.0},
+        {"method": "template_matching", "peak_kwargs": {"disk_r": 2}},
+    ],
+)
+def test_intensity_and_template_matching_find_the_two_orientations(kwargs):
+    s, truth = grain_scan(2, 0)
+    before = s.data.copy()
+    r = bragg_cooccurrence_classification(s, random_state=0, **kwargs)
+    np.testing.assert_array_equal(s.data, before)  # input untouched
+    assert r.n_classes == 2
+    assert hm.adjusted_rand(truth.ravel(), values(r.labels).ravel()) >= 0.95
+    if kwargs.get("intensity"):
+        # co-occurrence of intensities: the diagonal is the mean squared peak value
+        assert r.cooccurrence.max() > 100

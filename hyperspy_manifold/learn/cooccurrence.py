@@ -171,8 +171,6 @@ def _find_peaks(s, method, peak_kwargs, signal_mask, show_progressbar):
     threshold = kwargs.pop("pattern_threshold_rel", None)
     patterns = pattern_stack(s)
     nav = navigation_shape(s)
-    if patterns.ndim == 2:
-        patterns = patterns[None]
     if patterns.dtype.kind != "u":
         # relative thresholds assume a zero floor (as in get_bragg_features)
         floor = da.minimum(patterns.min(axis=(-2, -1), keepdims=True), 0)
@@ -197,7 +195,7 @@ def _find_peaks(s, method, peak_kwargs, signal_mask, show_progressbar):
     )
     tables = compute(tables, show_progressbar)
     table, owner = concatenate_peaks(np.asarray(tables, dtype=object), 3)
-    n_positions = int(np.prod(nav)) if nav else 1
+    n_positions = int(np.prod(nav))
     return table, owner, n_positions, {"method": method, **kwargs}
 
 
@@ -387,8 +385,6 @@ def _split(profiles, maps, nav, threshold, min_region_size, history):
     old one inside its region dilated by one position."""
     from scipy import ndimage
 
-    if len(nav) == 0:
-        return profiles, maps
     new_profiles, new_maps = [], []
     for i in range(maps.shape[1]):
         image = maps[:, i].reshape(nav)
@@ -542,7 +538,7 @@ def bragg_cooccurrence_classification(
         ``cooccurrence`` and the class profiles; signals are lazy for lazy input.
     """
     name = "bragg_cooccurrence_classification"
-    check_pattern_signal(s, name, require_navigation=False)
+    check_pattern_signal(s, name)
     n_classes = _check_count("n_classes", n_classes)
     min_region_size = _check_count("min_region_size", min_region_size)
     merge_threshold = _check_fraction(
@@ -636,7 +632,7 @@ def bragg_cooccurrence_classification(
     stats = cluster_statistics(s, labels, K, show_progressbar)
     ky, kx = detector_shape(s)
     lazy = bool(s._lazy)
-    labels_map = labels.reshape(nav) if nav else labels.reshape(())
+    labels_map = labels.reshape(nav)
     weights = maps.T.reshape((K,) + nav)
     return CooccurrenceResult(
         labels=_label_signal(s, labels_map, lazy),
