@@ -17,6 +17,10 @@ from hyperspy_manifold.features.lattice import (
 )
 from hyperspy_manifold.features.polar import get_angular_average, get_radial_variance
 from hyperspy_manifold.features.scan_fft import get_scan_fft
+from hyperspy_manifold.learn.cooccurrence import (
+    CooccurrenceResult,
+    bragg_cooccurrence_classification,
+)
 from hyperspy_manifold.learn.estimator import ManifoldClustering
 from hyperspy_manifold.learn.hierarchy import hierarchical_clustering
 from hyperspy_manifold.learn.manifold import (
@@ -39,10 +43,12 @@ from hyperspy_manifold.report import save_results
 __version__ = "0.1.0"
 
 __all__ = [
+    "CooccurrenceResult",
     "ManifoldClustering",
     "ManifoldResult",
     "__version__",
     "adjusted_rand",
+    "bragg_cooccurrence_classification",
     "bragg_features_to_image",
     "bragg_nmf",
     "cluster_dissimilarity",

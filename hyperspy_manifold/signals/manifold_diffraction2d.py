@@ -7,6 +7,7 @@ from hyperspy_manifold.features.bright_field import get_bright_field_features
 from hyperspy_manifold.features.cepstrum import get_cepstrum
 from hyperspy_manifold.features.polar import get_angular_average, get_radial_variance
 from hyperspy_manifold.features.scan_fft import get_scan_fft
+from hyperspy_manifold.learn.cooccurrence import bragg_cooccurrence_classification
 from hyperspy_manifold.learn.manifold import manifold_decomposition
 from hyperspy_manifold.learn.nmf import bragg_nmf
 from hyperspy_manifold.learn.similarity import get_similarity_loadings
@@ -30,6 +31,7 @@ class ManifoldDiffraction2D(ElectronDiffraction2D):
     get_bright_field_features = api_method(get_bright_field_features)
     get_scan_fft = api_method(get_scan_fft)
     bragg_nmf = api_method(bragg_nmf)
+    bragg_cooccurrence_classification = api_method(bragg_cooccurrence_classification)
     manifold_decomposition = api_method(manifold_decomposition)
     get_similarity_loadings = api_method(get_similarity_loadings)
 
