@@ -1,7 +1,7 @@
 """hyperspy_manifold: unsupervised structure discovery in 4D-STEM.
 
 Physically motivated transforms of every diffraction pattern (exit-wave power
-cepstrum, radial variance, angular average, rasterised Bragg disks, bright-field
+cepstrum, radial variance, angular average, FEM statistics, rasterised Bragg disks, bright-field
 disk), then manifold
 learning, clustering and NMF, returned as ordinary HyperSpy signals.
 """
@@ -9,6 +9,7 @@ learning, clustering and NMF, returned as ordinary HyperSpy signals.
 from hyperspy_manifold.features.bragg import bragg_features_to_image, get_bragg_features
 from hyperspy_manifold.features.bright_field import get_bright_field_features
 from hyperspy_manifold.features.cepstrum import get_cepstrum, get_ring_features
+from hyperspy_manifold.features.fem import get_fem_statistics
 from hyperspy_manifold.features.lattice import (
     fit_lattice_peaks,
     get_lattice_spacings,
@@ -58,6 +59,7 @@ __all__ = [
     "get_bragg_features",
     "get_bright_field_features",
     "get_cepstrum",
+    "get_fem_statistics",
     "get_lattice_spacings",
     "get_lattice_vectors",
     "get_radial_variance",

@@ -129,6 +129,39 @@ def _positive_number(name, value):
     return float(value)
 
 
+def radial_edges(geometry, radial_range, radial_step) -> np.ndarray:
+    """Edges (pixels) of the radial bins of ``radial_step`` pixels in
+    ``radial_range`` (calibrated, or pixels with ``in_pixels``; default from 0 to
+    the largest radius whose ring lies inside the detector), checked."""
+    radial_step = _positive_number("radial_step", radial_step)
+    if radial_range is None:
+        r0, r1 = 0.0, geometry.r_max
+    else:
+        try:
+            r0, r1 = (float(v) for v in geometry.to_pixels(radial_range))
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"`radial_range` must be None or (inner, outer), got {radial_range!r}."
+            ) from None
+        if not (0 <= r0 < r1):
+            raise ValueError(
+                f"`radial_range` must satisfy 0 <= inner < outer, got {radial_range!r}."
+            )
+        if r1 > geometry.r_max * (1 + _RADIUS_TOLERANCE):
+            raise ValueError(
+                f"`radial_range` {radial_range!r} reaches outside the detector: the "
+                f"largest radius whose ring fits on the detector is "
+                f"{geometry.describe_r_max()}."
+            )
+    n_radial = int(np.floor((r1 - r0) / radial_step + 1e-9))
+    if n_radial < 1:
+        raise ValueError(
+            f"`radial_range` ({r0:g} to {r1:g} pixels) is narrower than "
+            f"`radial_step` ({radial_step:g} pixels)."
+        )
+    return r0 + radial_step * np.arange(n_radial + 1)
+
+
 def _radial_axis(geometry, bins):
     step = bins[0, 1] - bins[0, 0]
     return {
@@ -222,40 +255,14 @@ def get_radial_variance(
     geometry = _Geometry(
         s, "get_radial_variance", center, ellipse, signal_mask, in_pixels
     )
-    radial_step = _positive_number("radial_step", radial_step)
     if not (isinstance(npt_azim, numbers.Integral) and npt_azim >= 2):
         raise ValueError(f"`npt_azim` must be an integer >= 2, got {npt_azim!r}.")
-    if radial_range is None:
-        r0, r1 = 0.0, geometry.r_max
-    else:
-        try:
-            r0, r1 = (float(v) for v in geometry.to_pixels(radial_range))
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"`radial_range` must be None or (inner, outer), got {radial_range!r}."
-            ) from None
-        if not (0 <= r0 < r1):
-            raise ValueError(
-                f"`radial_range` must satisfy 0 <= inner < outer, got {radial_range!r}."
-            )
-        if r1 > geometry.r_max * (1 + _RADIUS_TOLERANCE):
-            raise ValueError(
-                f"`radial_range` {radial_range!r} reaches outside the detector: the "
-                f"largest radius whose ring fits on the detector is "
-                f"{geometry.describe_r_max()}."
-            )
-    n_radial = int(np.floor((r1 - r0) / radial_step + 1e-9))
-    if n_radial < 1:
-        raise ValueError(
-            f"`radial_range` ({r0:g} to {r1:g} pixels) is narrower than "
-            f"`radial_step` ({radial_step:g} pixels)."
-        )
-    edges = r0 + radial_step * np.arange(n_radial + 1)
+    edges = radial_edges(geometry, radial_range, radial_step)
     operator = geometry.operator(edges, npt_azim)
     data = map_patterns(
         s,
         radial_variance,
-        (n_radial,),
+        (operator.n_radial,),
         np.float64,
         dict(operator=operator, normalize=bool(normalize)),
     )
@@ -266,7 +273,7 @@ def get_radial_variance(
             float(edges[-1] * geometry.scale),
         ],
         "radial_range_pixels": [float(edges[0]), float(edges[-1])],
-        "radial_step_pixels": radial_step,
+        "radial_step_pixels": float(radial_step),
         "npt_azim": int(npt_azim),
         "normalize": bool(normalize),
         "weights": "bilinear, averaged over each polar bin",

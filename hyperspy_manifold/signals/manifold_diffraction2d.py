@@ -5,6 +5,7 @@ from pyxem.signals import ElectronDiffraction2D, LazyElectronDiffraction2D
 from hyperspy_manifold.features.bragg import get_bragg_features
 from hyperspy_manifold.features.bright_field import get_bright_field_features
 from hyperspy_manifold.features.cepstrum import get_cepstrum
+from hyperspy_manifold.features.fem import get_fem_statistics
 from hyperspy_manifold.features.polar import get_angular_average, get_radial_variance
 from hyperspy_manifold.features.scan_fft import get_scan_fft
 from hyperspy_manifold.learn.cooccurrence import bragg_cooccurrence_classification
@@ -30,6 +31,7 @@ class ManifoldDiffraction2D(ElectronDiffraction2D):
     get_bragg_features = api_method(get_bragg_features)
     get_bright_field_features = api_method(get_bright_field_features)
     get_scan_fft = api_method(get_scan_fft)
+    get_fem_statistics = api_method(get_fem_statistics)
     bragg_nmf = api_method(bragg_nmf)
     bragg_cooccurrence_classification = api_method(bragg_cooccurrence_classification)
     manifold_decomposition = api_method(manifold_decomposition)
