@@ -219,3 +219,49 @@ def test_bad_signals_are_named():
     s.data[1, 16, 20] = np.inf
     with pytest.raises(ValueError, match="NaN or infinite pixels"):
         hm.get_fem_statistics(s)
+
+
+def test_counts_near_2_to_the_32_keep_their_ring_variance():
+    """uint32 counts of ~4e9 with a spread of ~20: the pixel variance of every
+    ring is the same as without the offset (float32 or <x^2> - <x>^2 about 0
+    would leave no digit of it)."""
+    rng = np.random.default_rng(5)
+    counts = rng.poisson(400, (DET, DET))
+    offset = 2**32 - 2000
+    plain = hm.get_fem_statistics(scan(np.stack([counts, counts]).astype(np.uint32)))
+    high = hm.get_fem_statistics(
+        scan(np.stack([counts, counts]).astype(np.uint32) + np.uint32(offset))
+    )
+
+    def ring_variance(fem):
+        mean = fem.metadata.HyperspyManifold.fem_statistics.mean_intensity
+        return fem.data[V_R] * mean**2
+
+    np.testing.assert_allclose(ring_variance(high), ring_variance(plain), rtol=1e-6)
+    assert ring_variance(plain).min() > 100  # Poisson: about 400 on every ring
+
+
+@pytest.mark.parametrize("median", [False, True])
+def test_a_lazy_scan_is_read_once(median):
+    import dask.array as da
+
+    data = speckle_scan(nav=(4, 6), seed=6)
+    reads = []
+
+    def load(block_info=None):
+        reads.append(block_info[None]["chunk-location"])
+        return data[tuple(slice(*r) for r in block_info[None]["array-location"])]
+
+    lazy = da.map_blocks(
+        load, dtype=float, chunks=((2, 2), (3, 3), (DET,), (DET,)), meta=np.array(())
+    )
+    s = scan(np.zeros((4, 6, DET, DET)), lazy=True)
+    s.data = lazy
+    fem = hm.get_fem_statistics(s, median=median)
+    assert sorted(reads) == sorted(set(reads)) and len(reads) == 4
+    np.testing.assert_allclose(
+        fem.data,
+        hm.get_fem_statistics(scan(data), median=median).data,
+        rtol=1e-12,
+        atol=1e-15,
+    )

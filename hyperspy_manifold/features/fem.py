@@ -19,9 +19,9 @@ mean (:mod:`hyperspy_manifold.kernels.fem`):
 
 The rings come from the package's one polar resampling (the sparse operator of
 :mod:`hyperspy_manifold.kernels.polar`, about pyxem's beam centre).  One pass
-over the data: the mean statistics are sums over chunks (constant memory); the
-median ones need the per-pattern profiles, ``2 x n_radii`` numbers per
-position, gathered in memory.
+over the data: the mean statistics combine the moments of every chunk
+(constant memory); the median ones need the per-pattern profiles,
+``2 x n_radii`` numbers per position, gathered in memory.
 """
 
 from __future__ import annotations
@@ -72,6 +72,37 @@ def _ratio(numerator, denominator):
 
 def _kernel(block, keep, ring):
     return ring_statistics(block, ring, keep=keep[..., 0, 0])
+
+
+def _chunk_moments(profiles, keep):
+    """Count, ring mean, sum of squared deviations of the ring mean, and sum of
+    ring variances of the kept positions of one chunk, ``(1, ..., 4, n_radial)``."""
+    nav_ndim = profiles.ndim - 2
+    keep = keep[..., 0, 0].reshape(-1)
+    flat = profiles.reshape(-1, *profiles.shape[-2:])[keep]
+    n = flat.shape[0]
+    mean = flat[:, 0].mean(axis=0) if n else np.zeros(profiles.shape[-1])
+    out = np.stack(
+        [
+            np.full(profiles.shape[-1], float(n)),
+            mean,
+            ((flat[:, 0] - mean) ** 2).sum(axis=0),
+            flat[:, 1].sum(axis=0),
+        ]
+    )
+    return out.reshape((1,) * nav_ndim + out.shape)
+
+
+def _combine_moments(moments):
+    """Mean and variance over the scan from the moments of its chunks (the
+    pairwise formula of Chan, Golub & LeVeque: no ``<x^2> - <x>^2`` round-off,
+    never below 0), and the mean ring variance."""
+    moments = moments.reshape(-1, *moments.shape[-2:])
+    n, mean, m2, sum_v = (moments[:, i] for i in range(4))
+    total = n.sum(axis=0)
+    grand = (n * mean).sum(axis=0) / total
+    m2 = (m2 + n * (mean - grand) ** 2).sum(axis=0)
+    return grand, m2 / total, sum_v.sum(axis=0) / total
 
 
 @one_progress_bar("FEM statistics")
@@ -125,8 +156,8 @@ def get_fem_statistics(
         and left out of every statistic.
     median : bool
         Also return the median statistics.  They need the ring mean and
-        variance of every position in memory (``16 * 2 * n_radii`` bytes per
-        position); with False only sums are kept.
+        variance of every position in memory (``16 * n_radii`` bytes per
+        position); with False only the moments of every chunk are kept.
     %(show_progressbar)s
 
     Returns
@@ -190,26 +221,19 @@ def get_fem_statistics(
         dtype=np.float64,
         chunks=data.chunks[:nav_ndim] + ((2,), (n_radial,)),
     )
-    nav_axes = tuple(range(nav_ndim))
-    mean_i = profiles[..., 0, :]
-    sums = da.stack(
-        [
-            mean_i.sum(axis=nav_axes),
-            (mean_i * mean_i).sum(axis=nav_axes),
-            profiles[..., 1, :].sum(axis=nav_axes),
-        ]
+    moments = da.map_blocks(
+        _chunk_moments,
+        profiles,
+        keep_lazy,
+        dtype=np.float64,
+        chunks=tuple((1,) * n for n in data.numblocks[:nav_ndim]) + ((4,), (n_radial,)),
     )
     if median:
-        sums, every = compute((sums, profiles), show_progressbar)
+        moments, every = compute((moments, profiles), show_progressbar)
     else:
-        sums = compute(sums, show_progressbar)
-    sum_i, sum_i2, sum_v = sums
-    mean_intensity = sum_i / n_positions
-    rows = [
-        _ratio(sum_i2 / n_positions, mean_intensity**2)
-        - (mean_intensity**2 > 0),  # 0 where the mean is 0
-        sum_v / n_positions,
-    ]
+        moments = compute(moments, show_progressbar)
+    mean_intensity, variance, mean_v = _combine_moments(np.asarray(moments))
+    rows = [_ratio(variance, mean_intensity**2), mean_v]
     if median:
         used = np.asarray(every)[keep]  # (n_positions, 2, n_radial)
         median_i = np.median(used[:, 0], axis=0)
