@@ -132,7 +132,9 @@ def get_fem_statistics(
     reflections, so both variances peak there; an ideal amorphous sample gives
     only the shot-noise floor: Poisson counts of mean ``c(k)`` electrons per
     pixel give ``V_r(k) = 1 / c(k)`` (subtract it, with the detector gain, for a
-    shot-noise corrected variance).
+    shot-noise corrected variance).  ``V_r`` also holds the fall-off of the
+    intensity across the width of each ring (steep near the direct beam; a
+    smaller ``radial_step`` lowers it).
 
     Parameters
     ----------
