@@ -264,9 +264,11 @@ def test_worker_killed_during_a_feature_transform(client, film, tmp_path):
 def test_worker_killed_during_the_streaming_labelling_pass(
     client, film, tmp_path, monkeypatch
 ):
-    """``n_fit``: fit on a subsample, then embed and label the rest chunk by chunk;
-    the kill lands in that streaming pass."""
+    """``n_fit``: fit on a subsample, then embed and label the rest chunk by chunk
+    (the route of features too large to keep in memory); the kill lands in that
+    streaming pass."""
     s = film[0]
+    monkeypatch.setattr(manifold, "FEATURES_IN_MEMORY_BYTES", 0)
     streaming, streamed = threading.Event(), threading.Event()
     stream_rows = manifold._stream_rows
 
