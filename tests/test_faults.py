@@ -35,8 +35,9 @@ from hyperspy_manifold.learn import manifold
 
 distributed = pytest.importorskip("distributed")
 
-#: Seconds every chunk read takes: long enough to be caught inside one.
-READ_DELAY = 0.05
+#: Seconds every chunk read takes: long enough to be caught inside one, even
+#: when the killer thread is held up on a loaded machine (0.05 s was not, once).
+READ_DELAY = 0.15
 
 
 # ------------------------------------------------------------ interrupted CLI runs
@@ -187,7 +188,13 @@ class WorkerKiller(threading.Thread):
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             if self.ready():
-                for token in self.marks.running():
+                # the read that started last has the most of its delay left
+                running = sorted(
+                    self.marks.running(),
+                    key=lambda t: (self.marks.path / f"start-{t}").stat().st_mtime,
+                    reverse=True,
+                )
+                for token in running:
                     pid = int(token.split("-")[0])
                     if pid in self.pids:
                         os.kill(pid, signal.SIGKILL)
