@@ -122,22 +122,23 @@ def count_reads(arrays) -> None:
     if counter is None or not counter.sources:
         return
     from dask.core import flatten
-    from dask.optimization import cull
 
-    graph, keys = {}, []
+    touched: dict[str, set] = {}  # chunks of each source read by this compute
     for array in arrays:
         hlg = getattr(array, "__dask_graph__", lambda: None)()
         layers = getattr(hlg, "layers", None)
         if layers is None or not set(layers) & set(counter.sources):
             continue
-        graph.update(dict(hlg))
-        keys.extend(flatten(array.__dask_keys__()))
-    if not keys:
-        return
-    culled, _ = cull(graph, keys)
-    for name, total in counter.sources.items():
-        touched = sum(1 for k in culled if isinstance(k, tuple) and k[0] == name)
-        counter.reads += touched / max(total, 1)
+        # cull layer by layer (no whole-graph materialisation per compute)
+        culled = hlg.cull(set(flatten(array.__dask_keys__()))).layers
+        # (culled layers get a suffix; their task keys keep the array's name)
+        for layer_name, layer in culled.items():
+            for name in counter.sources:
+                if layer_name.startswith(name):
+                    keys = (k for k in layer.keys() if k[0] == name)
+                    touched.setdefault(name, set()).update(keys)
+    for name, keys in touched.items():
+        counter.reads += len(keys) / max(counter.sources[name], 1)
 
 
 def reads() -> float | None:
