@@ -242,13 +242,15 @@ class ManifoldClustering(BaseEstimator):
             self.pca_components_ = np.asarray(pca.components_, dtype=np.float64)
 
     def _fit_neighbours(self):
-        """The vote and the novelty distance, from ``reduced_`` and ``labels_``."""
-        from sklearn.neighbors import NearestNeighbors
+        """The vote and the novelty distance, from ``reduced_`` and ``labels_``
+        (the vote of ``manifold_decomposition``'s ``n_fit`` route)."""
+        from hyperspy_manifold.learn.manifold import _NeighbourVote
 
-        n = self.reduced_.shape[0]
-        self.k_ = int(min(self.n_vote, max(n - 1, 1)))
-        self.neighbours_ = NearestNeighbors(n_neighbors=self.k_ + 1).fit(self.reduced_)
-        own, _ = self.neighbours_.kneighbors(self.reduced_, n_neighbors=self.k_ + 1)
+        self.vote_ = _NeighbourVote(self.reduced_, self.labels_, self.n_vote)
+        k = self.vote_.knn.n_neighbors
+        own, _ = self.vote_.knn.kneighbors(
+            self.reduced_, n_neighbors=min(k + 1, len(self.reduced_))
+        )
         own = own[:, -1]  # the k-th neighbour other than the pattern itself
         novelty = float(np.quantile(own, self.novelty_quantile))
         self.novelty_ = novelty if novelty > 0 else float(np.finfo(float).eps)
@@ -284,12 +286,7 @@ class ManifoldClustering(BaseEstimator):
         self._check_scan(s)
         mask = check_navigation_mask(s, navigation_mask)
         X = self._features(s, mask, show_progressbar)
-        Z = self._reduce(X)
-        dist, index = self.neighbours_.kneighbors(Z, n_neighbors=self.k_)
-        votes = self.labels_[index]
-        classes = np.unique(self.labels_)
-        counts = (votes[:, :, None] == classes[None, None, :]).sum(axis=1)
-        labels = classes[np.argmax(counts, axis=1)]
+        labels, _, dist, _ = self.vote_.vote(self._reduce(X))
         return labels, dist[:, -1] / self.novelty_, mask
 
     def _navigation_signal(self, s, values, mask, fill, title):

@@ -285,23 +285,29 @@ class _NeighbourVote:
         best = np.argmax(proba, axis=1)
         return self.knn.classes_[best].astype(int), proba[np.arange(len(Z)), best]
 
-    def place(self, Z, emb_fit):
-        """Labels, strengths and embedding coordinates of new points from one
-        neighbour search: the coordinates are the inverse-distance-weighted mean
-        of the voters' (the fitted embedding interpolated, as UMAP's own
-        ``transform`` initialises new points), about 10x faster than
-        ``UMAP.transform`` with its optimisation epochs."""
+    def vote(self, Z):
+        """``(labels, share of the votes won, distances, indices)`` of the voters
+        of new points ``Z`` (one neighbour search)."""
         dist, index = self.knn.kneighbors(Z)
-        weights = 1.0 / np.maximum(dist, 1e-12)
-        weights /= weights.sum(axis=1, keepdims=True)
-        emb = np.einsum("nk,nkc->nc", weights, emb_fit[index])
         votes = self.codes_[index]  # the voters' classes, 0..C-1
         counts = np.stack(
             [(votes == c).sum(axis=1) for c in range(self.classes_.size)], axis=1
         )
         best = np.argmax(counts, axis=1)
         share = counts[np.arange(len(Z)), best] / index.shape[1]
-        return self.classes_[best].astype(int), share, emb
+        return self.classes_[best].astype(int), share, dist, index
+
+    def place(self, Z, emb_fit):
+        """Labels, strengths and embedding coordinates of new points from one
+        neighbour search: the coordinates are the inverse-distance-weighted mean
+        of the voters' (the fitted embedding interpolated, as UMAP's own
+        ``transform`` initialises new points), about 10x faster than
+        ``UMAP.transform`` with its optimisation epochs."""
+        labels, share, dist, index = self.vote(Z)
+        weights = 1.0 / np.maximum(dist, 1e-12)
+        weights /= weights.sum(axis=1, keepdims=True)
+        emb = np.einsum("nk,nkc->nc", weights, emb_fit[index])
+        return labels, share, emb
 
 
 def _select(embedders, X, k_range, min_samples, seed):
