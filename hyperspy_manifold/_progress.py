@@ -3,7 +3,7 @@
 A public call (``manifold_decomposition``, ``bragg_nmf``, a feature transform)
 computes several dask graphs in turn: features, the rest of the scan chunk by
 chunk, cluster statistics, similarity maps ...  Each used to print its own bar.
-Inside :func:`one_progress_bar` every :func:`hyperspy_manifold.features._base.compute`
+Inside :func:`one_progress_bar` every :func:`hyperspy_manifold._chunks.compute`
 advances one shared bar instead: its total grows by the tasks of each graph as it
 starts, so it ends at 100 % with the call.  Calls made from inside another
 public call share the outer bar (or stay silent with it).  The bar only appears
@@ -215,7 +215,7 @@ def one_progress_bar(description: str):
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            from hyperspy_manifold.features._base import show_progressbar_default
+            from hyperspy_manifold._chunks import show_progressbar_default
 
             bound = signature.bind_partial(*args, **kwargs)
             show = show_progressbar_default(bound.arguments.get("show_progressbar"))

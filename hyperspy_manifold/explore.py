@@ -261,7 +261,7 @@ def mean_of_selection(signal, mask) -> np.ndarray:
     """
     import dask.array as da
 
-    from hyperspy_manifold.features._base import compute, pattern_stack
+    from hyperspy_manifold._chunks import compute, pattern_stack
 
     mask = _check_mask(signal, mask)
     detector = signal.data.shape[-2:]

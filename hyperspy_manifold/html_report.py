@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hyperspy_manifold._checks import check_int
 from hyperspy_manifold._random import as_generator
 from hyperspy_manifold.explore import (
     axis_label,
@@ -471,7 +472,7 @@ def _typical_positions(result, similarity) -> dict[int, int]:
 def _typical_figures(result, signal, similarity):
     from bokeh.palettes import Inferno256
 
-    from hyperspy_manifold.features._base import compute, pattern_stack
+    from hyperspy_manifold._chunks import compute, pattern_stack
 
     labels = data_of(result.labels)
     chosen = _typical_positions(result, similarity)
@@ -687,12 +688,7 @@ def to_html(
 
     from hyperspy_manifold.report import _atomic_write, _jsonable, versions
 
-    if (
-        isinstance(max_points, bool)
-        or not isinstance(max_points, int | np.integer)
-        or max_points < 1
-    ):
-        raise ValueError(f"`max_points` must be an integer >= 1, got {max_points!r}.")
+    max_points = check_int("max_points", max_points, 1)
     labels = scan_labels(result, signal, "`to_html` reports")
     if summary is None:
         summary = {"parameters": result.parameters, "versions": versions()}

@@ -24,8 +24,8 @@ from test_properties import TRANSFORMS as PROPERTY_TRANSFORMS
 
 import hyperspy_manifold as hm
 from hyperspy_manifold import cli
+from hyperspy_manifold._chunks import active_client, compute, pattern_stack
 from hyperspy_manifold.data import polycrystalline_film
-from hyperspy_manifold.features._base import active_client, compute, pattern_stack
 
 distributed = pytest.importorskip("distributed")
 

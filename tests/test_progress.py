@@ -6,7 +6,7 @@ from conftest import pattern_scan
 
 import hyperspy_manifold as hm
 from hyperspy_manifold import _progress
-from hyperspy_manifold.features._base import compute
+from hyperspy_manifold._chunks import compute
 
 
 def _bars(err: str, title: str) -> int:

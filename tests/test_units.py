@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import hyperspy_manifold as hm
-from hyperspy_manifold.features._units import reciprocal_length
+from hyperspy_manifold._axes import reciprocal_length
 
 SPELLINGS_ANGSTROM = [
     "$\\AA^{-1}$",  # pyxem's set_diffraction_calibration and data generators

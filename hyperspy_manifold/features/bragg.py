@@ -15,22 +15,21 @@ import numbers
 import dask.array as da
 import numpy as np
 
-from hyperspy_manifold._docstrings import fill_docstring
-from hyperspy_manifold._progress import one_progress_bar
-from hyperspy_manifold.features._base import (
-    METADATA_NODE,
+from hyperspy_manifold._axes import (
+    detector_calibration,
+    detector_shape,
+    navigation_shape,
+    resolve_center,
+)
+from hyperspy_manifold._checks import (
     check_choice,
     check_pattern_signal,
     check_signal_mask,
-    compute,
-    detector_calibration,
-    detector_shape,
-    make_signal,
-    navigation_shape,
-    pattern_stack,
-    resolve_center,
-    resolve_lazy_output,
 )
+from hyperspy_manifold._chunks import compute, pattern_stack
+from hyperspy_manifold._docstrings import fill_docstring
+from hyperspy_manifold._output import METADATA_NODE, make_signal, resolve_lazy_output
+from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold.kernels.bragg import BraggGrid, bragg_features, bragg_grid
 
 #: Peak finders of ``Signal2D.find_peaks`` plus pyxem's disk template matching.

@@ -10,7 +10,7 @@ numbers are computed by :mod:`hyperspy_manifold.kernels.bright_field` (one
 separable area-weighting operator built once, applied to whole chunks).
 
 The disk is centred on the beam centre of the calibration (pyxem's convention,
-see :func:`~hyperspy_manifold.features._base.resolve_center`).  Its radius, when
+see :func:`~hyperspy_manifold._axes.resolve_center`).  Its radius, when
 not given, is that of the half-maximum region of the mean of at most
 :data:`MAX_MEAN_PATTERNS` scan positions drawn with a fixed seed, so a lazy scan
 is never read whole to find it.
@@ -24,20 +24,22 @@ from dataclasses import dataclass
 import dask.array as da
 import numpy as np
 
-from hyperspy_manifold._docstrings import fill_docstring
-from hyperspy_manifold._progress import one_progress_bar
-from hyperspy_manifold.features._base import (
-    check_navigation_mask,
-    check_pattern_signal,
-    check_signal_mask,
-    compute,
+from hyperspy_manifold._axes import (
     detector_calibration,
     detector_shape,
-    make_signal,
-    map_patterns,
     navigation_shape,
     resolve_center,
 )
+from hyperspy_manifold._checks import (
+    check_int,
+    check_navigation_mask,
+    check_pattern_signal,
+    check_signal_mask,
+)
+from hyperspy_manifold._chunks import compute, map_patterns
+from hyperspy_manifold._docstrings import fill_docstring
+from hyperspy_manifold._output import make_signal
+from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold.kernels.bright_field import (
     MOMENT_NAMES,
     disk_features,
@@ -244,11 +246,7 @@ def get_bright_field_features(
     (19.1, '1/Å')
     """
     check_pattern_signal(s, "get_bright_field_features", require_navigation=False)
-    if not (isinstance(bins, numbers.Integral) and not isinstance(bins, bool)) or (
-        bins < 1
-    ):
-        raise ValueError(f"`bins` must be an integer >= 1, got {bins!r}.")
-    bins = int(bins)
+    bins = check_int("bins", bins, 1)
     mask = check_signal_mask(s, signal_mask)
     cy, cx = resolve_center(s, center)
     scale_y, scale_x, units = detector_calibration(s)

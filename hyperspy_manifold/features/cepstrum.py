@@ -13,19 +13,16 @@ import warnings
 
 import numpy as np
 
-from hyperspy_manifold._docstrings import fill_docstring
-from hyperspy_manifold._progress import one_progress_bar
-from hyperspy_manifold.features._base import (
+from hyperspy_manifold._axes import detector_shape, real_space_units
+from hyperspy_manifold._checks import (
     check_choice,
     check_pattern_signal,
     check_signal_mask,
-    compute,
-    detector_shape,
-    make_signal,
-    map_patterns,
-    pattern_stack,
 )
-from hyperspy_manifold.features._units import real_space_units
+from hyperspy_manifold._chunks import compute, map_patterns, pattern_stack
+from hyperspy_manifold._docstrings import fill_docstring
+from hyperspy_manifold._output import make_signal
+from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold.kernels.cepstrum import (
     NON_FINITE_MESSAGE,
     WINDOWS,

@@ -30,16 +30,16 @@ import dask.array as da
 import numpy as np
 from hyperspy.io import dict2signal
 
-from hyperspy_manifold._docstrings import fill_docstring
-from hyperspy_manifold._progress import one_progress_bar
-from hyperspy_manifold.features._base import (
-    METADATA_NODE,
+from hyperspy_manifold._axes import navigation_shape
+from hyperspy_manifold._checks import (
+    check_int,
     check_navigation_mask,
     check_pattern_signal,
-    compute,
-    navigation_shape,
-    pattern_stack,
 )
+from hyperspy_manifold._chunks import compute, pattern_stack
+from hyperspy_manifold._docstrings import fill_docstring
+from hyperspy_manifold._output import METADATA_NODE
+from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold.features.polar import (
     _empty_report,
     _Geometry,
@@ -196,8 +196,7 @@ def get_fem_statistics(
     func_name = "get_fem_statistics"
     check_pattern_signal(s, func_name)
     geometry = _Geometry(s, func_name, center, ellipse, signal_mask, in_pixels)
-    if not (isinstance(npt_azim, (int, np.integer)) and npt_azim >= 2):
-        raise ValueError(f"`npt_azim` must be an integer >= 2, got {npt_azim!r}.")
+    npt_azim = check_int("npt_azim", npt_azim, 2)
     median = _check_median(median)
     edges = radial_edges(geometry, radial_range, radial_step)
     excluded = check_navigation_mask(s, navigation_mask)

@@ -17,17 +17,12 @@ import numbers
 import dask.array as da
 import numpy as np
 
+from hyperspy_manifold._axes import detector_shape, navigation_shape
+from hyperspy_manifold._checks import check_int, check_pattern_signal
+from hyperspy_manifold._chunks import compute, map_patterns, pattern_stack
 from hyperspy_manifold._docstrings import fill_docstring
+from hyperspy_manifold._output import make_signal
 from hyperspy_manifold._progress import one_progress_bar
-from hyperspy_manifold.features._base import (
-    check_pattern_signal,
-    compute,
-    detector_shape,
-    make_signal,
-    map_patterns,
-    navigation_shape,
-    pattern_stack,
-)
 from hyperspy_manifold.kernels.lattice import (
     deformation_gradient,
     disk_offsets,
@@ -173,12 +168,7 @@ def get_lattice_vectors(
         :func:`get_lattice_spacings` and :func:`get_strain_maps` on it.
     """
     check_pattern_signal(c, "get_lattice_vectors", require_navigation=False)
-    if (
-        isinstance(n_peaks, bool)
-        or not isinstance(n_peaks, numbers.Integral)
-        or n_peaks < 1
-    ):
-        raise ValueError(f"`n_peaks` must be an integer >= 1, got {n_peaks!r}.")
+    n_peaks = check_int("n_peaks", n_peaks, 1)
     quadratic_fit_operator(window)  # validates `window`
     inner = _check_radius("inner", inner)
     outer = _check_radius("outer", outer)
@@ -480,12 +470,7 @@ def fit_lattice_peaks(
     from hyperspy_manifold.components.cepstral_peak2d import CepstralPeak2D
 
     check_pattern_signal(c, "fit_lattice_peaks", require_navigation=False)
-    if (
-        isinstance(half_width, bool)
-        or not isinstance(half_width, numbers.Integral)
-        or half_width < 1
-    ):
-        raise ValueError(f"`half_width` must be an integer >= 1, got {half_width!r}.")
+    half_width = check_int("half_width", half_width, 1)
     indices = tuple(c.axes_manager.indices)
     one = c.get_current_signal() if c.axes_manager.navigation_dimension else c
     if one._lazy:

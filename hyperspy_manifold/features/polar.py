@@ -17,7 +17,7 @@ the detector +x axis, counter-clockwise as the pattern is displayed (pyxem's
 convention).
 
 Beam centre: pyxem's ``s.calibration.center``, the pixel where the calibrated
-detector axes are 0 (see :func:`~hyperspy_manifold.features._base.resolve_center`),
+detector axes are 0 (see :func:`~hyperspy_manifold._axes.resolve_center`),
 so on the same signal the ring means of :func:`get_angular_average` (one sector
 of 360 degrees) equal pyxem's ``s.get_azimuthal_integral1d(npt, mean=True)`` and
 the normalised radial variance equals the azimuthal variance of pyxem's
@@ -35,19 +35,12 @@ import warnings
 
 import numpy as np
 
+from hyperspy_manifold._axes import detector_calibration, detector_shape, resolve_center
+from hyperspy_manifold._checks import check_int, check_pattern_signal, check_signal_mask
+from hyperspy_manifold._chunks import compute, map_patterns, pattern_stack
 from hyperspy_manifold._docstrings import fill_docstring
+from hyperspy_manifold._output import make_signal
 from hyperspy_manifold._progress import one_progress_bar
-from hyperspy_manifold.features._base import (
-    check_pattern_signal,
-    check_signal_mask,
-    compute,
-    detector_calibration,
-    detector_shape,
-    make_signal,
-    map_patterns,
-    pattern_stack,
-    resolve_center,
-)
 from hyperspy_manifold.kernels.polar import (
     NON_FINITE_MESSAGE,
     find_ring_edges,
@@ -255,8 +248,7 @@ def get_radial_variance(
     geometry = _Geometry(
         s, "get_radial_variance", center, ellipse, signal_mask, in_pixels
     )
-    if not (isinstance(npt_azim, numbers.Integral) and npt_azim >= 2):
-        raise ValueError(f"`npt_azim` must be an integer >= 2, got {npt_azim!r}.")
+    npt_azim = check_int("npt_azim", npt_azim, 2)
     edges = radial_edges(geometry, radial_range, radial_step)
     operator = geometry.operator(edges, npt_azim)
     data = map_patterns(
@@ -452,10 +444,7 @@ def get_angular_average(
     if abs(n_sectors - round(n_sectors)) > 1e-9 * n_sectors:
         raise ValueError(f"`angle_step` must divide 360 degrees, got {angle_step:g}")
     n_sectors = int(round(n_sectors))
-    if n_rings is not None and not (
-        isinstance(n_rings, numbers.Integral) and n_rings >= 1
-    ):
-        raise ValueError(f"`n_rings` must be None or an integer >= 1, got {n_rings!r}.")
+    n_rings = check_int("n_rings", n_rings, 1, allow_none=True)
     profile = None
     if isinstance(rings, str):
         if rings != "auto":

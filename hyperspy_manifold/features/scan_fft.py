@@ -18,9 +18,10 @@ import dask.array as da
 import numpy as np
 from hyperspy.io import dict2signal
 
+from hyperspy_manifold._chunks import compute
 from hyperspy_manifold._docstrings import fill_docstring
+from hyperspy_manifold._output import resolve_lazy_output
 from hyperspy_manifold._progress import one_progress_bar
-from hyperspy_manifold.features._base import compute, resolve_lazy_output
 
 #: Bytes per chunk of the transposed (detector, scan) array.
 CHUNK_BYTES = 64 * 2**20

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import dask.array as da
 import numpy as np
 
-from hyperspy_manifold.features._base import compute, pattern_stack
+from hyperspy_manifold._chunks import compute, pattern_stack
 
 #: Patterns converted to float64 at a time inside a chunk (bounds temporaries).
 _BATCH_ELEMENTS = 2**22

@@ -11,13 +11,9 @@ from __future__ import annotations
 import dask.array as da
 import numpy as np
 
-from hyperspy_manifold.features._base import (
-    check_choice,
-    check_signal_mask,
-    compute,
-    navigation_shape,
-    pattern_stack,
-)
+from hyperspy_manifold._axes import navigation_shape
+from hyperspy_manifold._checks import check_choice, check_signal_mask
+from hyperspy_manifold._chunks import compute, pattern_stack
 
 FEATURE_NAMES = (
     "cepstrum",

@@ -32,7 +32,7 @@ import numbers
 
 import numpy as np
 
-from hyperspy_manifold.features._base import navigation_shape
+from hyperspy_manifold._axes import navigation_shape
 from hyperspy_manifold.learn._labels import MASKED, NOISE
 
 #: Fewest members a cluster needs to be sub-clustered (the minimum of

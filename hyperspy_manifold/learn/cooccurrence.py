@@ -30,18 +30,17 @@ import dask.array as da
 import numpy as np
 from hyperspy.io import dict2signal
 
+from hyperspy_manifold._axes import detector_shape, navigation_shape
+from hyperspy_manifold._checks import (
+    check_choice,
+    check_int,
+    check_pattern_signal,
+    check_signal_mask,
+)
+from hyperspy_manifold._chunks import compute, pattern_stack
 from hyperspy_manifold._docstrings import fill_docstring
 from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold._random import check_random_state, integer_seeds
-from hyperspy_manifold.features._base import (
-    check_choice,
-    check_pattern_signal,
-    check_signal_mask,
-    compute,
-    detector_shape,
-    navigation_shape,
-    pattern_stack,
-)
 from hyperspy_manifold.features.bragg import PEAK_DEFAULTS, PEAK_METHODS, _detect_peaks
 from hyperspy_manifold.kernels.bragg import concatenate_peaks, sample_patterns
 from hyperspy_manifold.learn._cluster_stats import cluster_statistics
@@ -129,16 +128,6 @@ def _check_fraction(name, value, low=0.0, high=1.0, low_open=False):
             f"`{name}` must be a number in {bracket}{low:g}, {high:g}], got {value!r}."
         )
     return float(value)
-
-
-def _check_count(name, value, minimum=1):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or value < minimum
-    ):
-        raise ValueError(f"`{name}` must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
 
 
 # ------------------------------------------------------------------------ peak tables
@@ -539,8 +528,8 @@ def bragg_cooccurrence_classification(
     """
     name = "bragg_cooccurrence_classification"
     check_pattern_signal(s, name)
-    n_classes = _check_count("n_classes", n_classes)
-    min_region_size = _check_count("min_region_size", min_region_size)
+    n_classes = check_int("n_classes", n_classes, 1)
+    min_region_size = check_int("min_region_size", min_region_size, 1)
     merge_threshold = _check_fraction(
         "merge_threshold", merge_threshold, 0.0, low_open=True
     )

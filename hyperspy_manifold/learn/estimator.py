@@ -31,11 +31,9 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from hyperspy_manifold._axes import navigation_shape
+from hyperspy_manifold._checks import check_navigation_mask
 from hyperspy_manifold._progress import one_progress_bar
-from hyperspy_manifold.features._base import (
-    check_navigation_mask,
-    navigation_shape,
-)
 from hyperspy_manifold.learn.similarity import MASKED
 
 #: Label of positions that match none of the fitted structures.

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hyperspy_manifold._axes import navigation_shape
+from hyperspy_manifold._checks import check_navigation_mask
 from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold._random import integer_seeds
-from hyperspy_manifold.features._base import check_navigation_mask, navigation_shape
 from hyperspy_manifold.learn.similarity import MASKED
 
 

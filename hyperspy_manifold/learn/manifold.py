@@ -22,18 +22,18 @@ import warnings
 import numpy as np
 
 from hyperspy_manifold import _progress
-from hyperspy_manifold._docstrings import fill_docstring
-from hyperspy_manifold._progress import one_progress_bar
-from hyperspy_manifold._random import as_generator, integer_seeds
-from hyperspy_manifold.features._base import (
+from hyperspy_manifold._axes import navigation_shape
+from hyperspy_manifold._checks import (
     check_choice,
+    check_int,
     check_navigation_mask,
     check_pattern_signal,
     check_signal_mask,
-    compute,
-    navigation_shape,
-    pattern_stack,
 )
+from hyperspy_manifold._chunks import compute, pattern_stack
+from hyperspy_manifold._docstrings import fill_docstring
+from hyperspy_manifold._progress import one_progress_bar
+from hyperspy_manifold._random import as_generator, integer_seeds
 from hyperspy_manifold.learn._cluster_stats import cluster_statistics
 from hyperspy_manifold.learn._features import (
     FeatureScaler,
@@ -70,21 +70,6 @@ def default_n_neighbors(n: int) -> int:
     pure noise apart (seen on 200-pattern synthetic scans).
     """
     return int(max(2, min(MAX_DEFAULT_NEIGHBORS, max(15, n // 20), n - 1)))
-
-
-def _check_int(name: str, value, minimum: int, allow_none: bool = False):
-    if value is None and allow_none:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or value < minimum
-    ):
-        none = "None or " if allow_none else ""
-        raise ValueError(
-            f"`{name}` must be {none}an integer >= {minimum}, got {value!r}."
-        )
-    return int(value)
 
 
 class ManifoldEmbedder:
@@ -614,16 +599,16 @@ def manifold_decomposition(
     check_choice("algorithm", algorithm, ALGORITHMS)
     check_choice("loadings", loadings, LOADINGS)
     check_choice("bootstrap_init", bootstrap_init, BOOTSTRAP_INITS)
-    n_components = _check_int("n_components", n_components, 1)
-    n_bootstrap = _check_int("n_bootstrap", n_bootstrap, 0)
-    pca_components = _check_int("pca_components", pca_components, 1, allow_none=True)
-    n_neighbors = _check_int("n_neighbors", n_neighbors, 2, allow_none=True)
-    bootstrap_neighbors = _check_int(
+    n_components = check_int("n_components", n_components, 1)
+    n_bootstrap = check_int("n_bootstrap", n_bootstrap, 0)
+    pca_components = check_int("pca_components", pca_components, 1, allow_none=True)
+    n_neighbors = check_int("n_neighbors", n_neighbors, 2, allow_none=True)
+    bootstrap_neighbors = check_int(
         "bootstrap_neighbors", bootstrap_neighbors, 2, allow_none=True
     )
-    n_fit = _check_int("n_fit", n_fit, 3, allow_none=True)
-    n_runs = _check_int("n_runs", n_runs, 1)
-    min_samples = _check_int("min_samples", min_samples, 1, allow_none=True)
+    n_fit = check_int("n_fit", n_fit, 3, allow_none=True)
+    n_runs = check_int("n_runs", n_runs, 1)
+    min_samples = check_int("min_samples", min_samples, 1, allow_none=True)
     if not (isinstance(min_dist, numbers.Real) and min_dist >= 0):
         raise ValueError(f"`min_dist` must be a number >= 0, got {min_dist!r}.")
     if algorithm == "hdbscan":
@@ -634,14 +619,14 @@ def manifold_decomposition(
                 UserWarning,
             )
         if not (isinstance(min_cluster_size, str) and min_cluster_size == "auto"):
-            min_cluster_size = _check_int("min_cluster_size", min_cluster_size, 2)
+            min_cluster_size = check_int("min_cluster_size", min_cluster_size, 2)
     else:
         if n_clusters is None:
             raise ValueError(
                 f"`n_clusters` is required by algorithm='{algorithm}': give the "
                 "number of clusters, e.g. n_clusters=4, or use algorithm='hdbscan'."
             )
-        n_clusters = _check_int("n_clusters", n_clusters, 1)
+        n_clusters = check_int("n_clusters", n_clusters, 1)
     auto = algorithm == "hdbscan" and min_cluster_size == "auto"
     runs = n_runs if auto else 1
     seeds = integer_seeds(random_state, 3 + runs * (1 + n_bootstrap))

@@ -26,7 +26,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-from hyperspy_manifold.features._base import check_choice
+from hyperspy_manifold._checks import check_choice
 from hyperspy_manifold.learn._features import scale_features
 from hyperspy_manifold.learn._labels import MASKED, NOISE, canonical_labels
 

@@ -35,18 +35,16 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.decomposition import NMF, PCA, non_negative_factorization
 from sklearn.exceptions import ConvergenceWarning
 
-from hyperspy_manifold._docstrings import fill_docstring
-from hyperspy_manifold._progress import one_progress_bar
-from hyperspy_manifold._random import as_random_state
-from hyperspy_manifold.features._base import (
+from hyperspy_manifold._axes import navigation_shape
+from hyperspy_manifold._checks import (
     check_axis_calibration,
     check_choice,
     check_navigation_mask,
-    compute,
-    navigation_shape,
-    pattern_stack,
-    show_progressbar_default,
 )
+from hyperspy_manifold._chunks import compute, pattern_stack, show_progressbar_default
+from hyperspy_manifold._docstrings import fill_docstring
+from hyperspy_manifold._progress import one_progress_bar
+from hyperspy_manifold._random import as_random_state
 from hyperspy_manifold.learn._features import (
     feature_matrix,
     feature_signal,

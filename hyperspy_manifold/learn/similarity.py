@@ -12,16 +12,12 @@ from __future__ import annotations
 import numpy as np
 from hyperspy.io import dict2signal
 
+from hyperspy_manifold._axes import navigation_shape
+from hyperspy_manifold._checks import check_pattern_signal, check_signal_mask
+from hyperspy_manifold._chunks import compute, map_patterns
 from hyperspy_manifold._docstrings import fill_docstring
+from hyperspy_manifold._output import resolve_lazy_output
 from hyperspy_manifold._progress import one_progress_bar
-from hyperspy_manifold.features._base import (
-    check_pattern_signal,
-    check_signal_mask,
-    compute,
-    map_patterns,
-    navigation_shape,
-    resolve_lazy_output,
-)
 from hyperspy_manifold.learn._cluster_stats import cluster_statistics, similarity_kernel
 from hyperspy_manifold.learn._labels import MASKED, NOISE, canonical_labels
 

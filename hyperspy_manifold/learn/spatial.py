@@ -18,7 +18,7 @@ from scipy import ndimage
 from skimage.filters import threshold_otsu, threshold_yen
 from skimage.measure import label, regionprops
 
-from hyperspy_manifold.features._base import METADATA_NODE
+from hyperspy_manifold._output import METADATA_NODE
 from hyperspy_manifold.learn.metrics import MASK_LABEL, NOISE_LABEL
 
 THRESHOLD_METHODS = {"yen": threshold_yen, "otsu": threshold_otsu}
