@@ -1,7 +1,6 @@
 """Bright-field disk features, the disk measurement and the simulated
 ronchigram scan: analytic answers, lazy/eager agreement, errors, accuracy."""
 
-import time
 import warnings
 
 import dask.array as da
@@ -219,13 +218,9 @@ def test_disk_radius_ratios_of_the_generators():
 # -------------------------------------------------------------- the simulated dataset
 
 
-def test_ronchigram_scan_is_deterministic_calibrated_and_fast():
-    ronchigram_scan(shape=(2, 2))  # imports and first-call costs
-    t0 = time.perf_counter()
+def test_ronchigram_scan_is_deterministic_and_calibrated():
+    # (its speed is not asserted here: a wall time on a shared machine is noise)
     s, truth = ronchigram_scan()
-    elapsed = time.perf_counter() - t0
-    print(f"ronchigram_scan(): {elapsed:.2f} s")
-    assert elapsed < 3  # < 1 s on an idle machine; shared CI runners are slower
     assert type(s).__name__ == "ManifoldDiffraction2D"
     assert s.data.shape == (24, 24, 64, 64) and s.data.dtype == np.float32
     assert s.calibration.center == [32, 32]

@@ -31,7 +31,7 @@ from conftest import DATA
 import hyperspy_manifold as hm
 from hyperspy_manifold import cli
 from hyperspy_manifold.data import polycrystalline_film
-from hyperspy_manifold.learn import manifold
+from hyperspy_manifold.learn import estimator as manifold
 
 distributed = pytest.importorskip("distributed")
 

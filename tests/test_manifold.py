@@ -13,13 +13,13 @@ from hyperspy_manifold.learn._kscan import (
     fit_count_decay,
     k_scan_signal,
 )
-from hyperspy_manifold.learn._selection import (
+from hyperspy_manifold.learn.manifold import ManifoldResult, manifold_decomposition
+from hyperspy_manifold.learn.selection import (
     candidate_partitions,
     match_labels,
     relabel_by_size,
     select_partition,
 )
-from hyperspy_manifold.learn.manifold import ManifoldResult, manifold_decomposition
 from hyperspy_manifold.learn.similarity import MASKED, NOISE, get_similarity_loadings
 
 NAV = (20, 20)
@@ -451,7 +451,7 @@ def test_selection_calls_gaussian_noise_one_cluster(seed):
 
 
 def test_finest_near_best_also_for_negative_silhouettes():
-    from hyperspy_manifold.learn._selection import finest_near_best
+    from hyperspy_manifold.learn.selection import finest_near_best
 
     items = [(0.40, 3), (0.39, 5), (0.30, 9)]
     assert finest_near_best(items, 0.40) == (0.39, 5)
@@ -537,14 +537,14 @@ def test_too_many_neighbours_warns_and_falls_back():
 
 
 def test_neighbour_placement_votes_like_the_classifier_and_interpolates():
-    from hyperspy_manifold.learn.manifold import _NeighbourVote
+    from hyperspy_manifold.learn.clustering import NeighbourVote
 
     rng = np.random.default_rng(0)
     centres = np.array([[0.0, 0.0], [5.0, 0.0], [0.0, 5.0]])
     labels = np.repeat([0, 1, 2], 40)
     Z = centres[labels] + rng.normal(scale=0.5, size=(120, 2))
     emb = 10 * centres[labels] + rng.normal(scale=0.1, size=(120, 2))
-    vote = _NeighbourVote(Z, labels)
+    vote = NeighbourVote(Z, labels)
     new = centres[[0, 1, 2, 1]] + rng.normal(scale=0.5, size=(4, 2))
     lab, share, placed = vote.place(new, emb)
     lab_ref, share_ref = vote(new)

@@ -165,7 +165,7 @@ def old_seeds(random_state, n):
 def test_int_seed_gives_the_labels_of_before_the_helper(monkeypatch):
     """Same labels, embedding and partition for ``random_state=0`` with the old
     seed derivation patched back in."""
-    from hyperspy_manifold.learn import manifold
+    from hyperspy_manifold.learn import estimator as manifold
 
     s, _ = polycrystalline_film(shape=(8, 8), detector=32, n_grains=3)
     new = hm.manifold_decomposition(s, random_state=0, return_info=True)

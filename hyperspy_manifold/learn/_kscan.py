@@ -10,7 +10,7 @@ are kept for inspection (``ManifoldResult.k_scan`` / ``k_model``), but they no
 longer choose k: on the accuracy benchmark (``benchmarks/accuracy``) the count
 fell in steps whose first long plateau over- or under-segmented as often as
 not. k is chosen by the silhouette of the candidate partitions in feature
-space, see :mod:`hyperspy_manifold.learn._selection`.
+space, see :mod:`hyperspy_manifold.learn.selection`.
 """
 
 from __future__ import annotations

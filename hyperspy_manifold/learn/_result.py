@@ -54,7 +54,7 @@ class ManifoldResult:
         NaN at masked positions.
     selection : dict or None
         With ``min_cluster_size="auto"``: the evidence of the automatic choice
-        (see :mod:`hyperspy_manifold.learn._selection`): ``rule``
+        (see :mod:`hyperspy_manifold.learn.selection`): ``rule``
         (``"silhouette"`` or ``"no structure"``), the chosen ``run``, its
         ``silhouette`` and the ``reference_silhouette`` of structureless data,
         ``structure``, ``refined``, and the silhouette and HDBSCAN cluster count

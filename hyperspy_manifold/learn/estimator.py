@@ -2,11 +2,17 @@
 
 :class:`ManifoldClustering` follows scikit-learn's estimator conventions
 (parameters in ``__init__``, ``get_params``/``set_params``, fitted attributes
-ending in ``_``) on HyperSpy signals.  ``fit`` runs
-:func:`~hyperspy_manifold.manifold_decomposition` (on a view of the signal, so
-its ``learning_results`` stay as they were) and keeps what labelling needs: the
-feature scaling and PCA, the fitted patterns in that reduced feature space and
-their labels.
+ending in ``_``) on HyperSpy signals.  ``fit`` holds
+the whole learning: features -> per-feature scaling -> randomised PCA -> UMAP
+(:mod:`~hyperspy_manifold.learn.embedding`) -> the automatic partition
+(:mod:`~hyperspy_manifold.learn.selection`), HDBSCAN with a fixed
+``min_cluster_size``, k-means or spectral clustering
+(:mod:`~hyperspy_manifold.learn.clustering`) -> labels of the patterns outside
+``n_fit`` -> cluster mean/std patterns in one lazy pass (``result_``).
+:func:`~hyperspy_manifold.manifold_decomposition` is a thin wrapper: it fits
+this model and writes its result to the signal's ``learning_results``.  The
+model keeps what labelling needs: the feature scaling and PCA, the fitted
+patterns in that reduced feature space and their labels.
 
 ``predict`` on a new scan computes the same features, maps them with the fitted
 scaling and PCA, and labels every position by a vote of its ``n_vote`` nearest
@@ -27,14 +33,46 @@ from __future__ import annotations
 
 import json
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from hyperspy_manifold import _progress
 from hyperspy_manifold._axes import navigation_shape
-from hyperspy_manifold._checks import check_navigation_mask
+from hyperspy_manifold._checks import (
+    check_choice,
+    check_int,
+    check_navigation_mask,
+    check_pattern_signal,
+    check_signal_mask,
+)
+from hyperspy_manifold._chunks import compute
 from hyperspy_manifold._progress import one_progress_bar
-from hyperspy_manifold.learn.similarity import MASKED
+from hyperspy_manifold._random import as_generator, integer_seeds
+from hyperspy_manifold.learn._cluster_stats import cluster_statistics
+from hyperspy_manifold.learn._features import (
+    as_features,
+    feature_array,
+    feature_matrix,
+    feature_signal,
+)
+from hyperspy_manifold.learn._kscan import check_k_range
+from hyperspy_manifold.learn._make_result import cluster_result, navigation_map
+from hyperspy_manifold.learn.clustering import (
+    ALGORITHMS,
+    NeighbourVote,
+    check_cluster_count,
+    cluster_embedding,
+    predictor,
+)
+from hyperspy_manifold.learn.embedding import (
+    BOOTSTRAP_INITS,
+    ManifoldEmbedder,
+    default_n_neighbors,
+)
+from hyperspy_manifold.learn.selection import STRUCTURE_RATIO, choose_partition
+from hyperspy_manifold.learn.similarity import MASKED, rows_from_label_map
 
 #: Label of positions that match none of the fitted structures.
 NOVEL = -3
@@ -42,29 +80,59 @@ NOVEL = -3
 #: Version of the saved format.
 FORMAT = 1
 
-_FIT_KEYWORDS = (
-    "features",
-    "feature_kwargs",
-    "scaling",
-    "pca_components",
-    "n_neighbors",
-    "min_dist",
-    "n_components",
-    "metric",
-    "algorithm",
-    "n_clusters",
-    "min_cluster_size",
-    "min_samples",
-    "k_range",
-    "n_runs",
-    "n_fit",
-    "random_state",
+#: What ``result_.selection`` keeps of the automatic choice, and the summary
+#: of it in ``result_.parameters["selection"]``.
+_SELECTION_KEYS = (
+    "rule",
+    "run",
+    "silhouette",
+    "best_silhouette",
+    "reference_silhouette",
+    "structure",
+    "refined",
+    "k_values",
+    "counts",
+    "silhouettes",
+)
+_SELECTION_SUMMARY = (
+    "rule",
+    "run",
+    "silhouette",
+    "reference_silhouette",
+    "structure_ratio",
+    "structure",
+    "refined",
 )
 
+#: With ``n_fit``, the features of every pattern are computed in one pass and
+#: kept in memory when they take at most this many bytes (float32); larger
+#: feature sets (raw patterns of a big scan) are streamed in two passes.
+FEATURES_IN_MEMORY_BYTES = 512 * 2**20
 
-def _view(s):
-    """``s`` with its own metadata and learning_results, sharing the data."""
-    return s._deepcopy_with_new_data(s.data)
+
+def _rest_rows(f, in_memory, rows: np.ndarray, show_progressbar, block=8192):
+    """``(rows, feature block)`` of the patterns outside the fit: from the features
+    in memory when they were computed whole, else streamed from ``f``."""
+    if in_memory is None:
+        yield from _stream_rows(feature_array(f), rows, show_progressbar)
+        return
+    for start in range(0, rows.size, block):
+        sel = rows[start : start + block]
+        yield sel, as_features(in_memory[sel])
+
+
+def _stream_rows(F, rows: np.ndarray, show_progressbar):
+    """Yield ``(rows, feature block)`` one row chunk of the lazy features at a time."""
+    bounds = np.cumsum((0,) + F.chunks[0])
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        sel = rows[(rows >= start) & (rows < stop)]
+        if sel.size == 0:
+            continue
+        block = compute(F[start:stop], show_progressbar)
+        yield (
+            sel,
+            as_features(np.asarray(block)[sel - start]),
+        )
 
 
 def _detector(s) -> dict:
@@ -83,8 +151,9 @@ class ManifoldClustering(BaseEstimator):
     Parameters
     ----------
     features, feature_kwargs, scaling, pca_components, n_neighbors, min_dist,
-    n_components, metric, algorithm, n_clusters, min_cluster_size, min_samples,
-    k_range, n_runs, n_fit, random_state
+    n_components, metric, n_bootstrap, bootstrap_init, bootstrap_neighbors,
+    algorithm, n_clusters, min_cluster_size, min_samples, k_range, n_runs,
+    n_fit, random_state
         As in :func:`~hyperspy_manifold.manifold_decomposition` (same defaults).
     n_vote : int
         Fitted neighbours that vote on the label of a new pattern.
@@ -125,6 +194,9 @@ class ManifoldClustering(BaseEstimator):
         min_dist=0.0,
         n_components=2,
         metric="euclidean",
+        n_bootstrap=0,
+        bootstrap_init="embedding",
+        bootstrap_neighbors=None,
         algorithm="hdbscan",
         n_clusters=None,
         min_cluster_size="auto",
@@ -144,6 +216,9 @@ class ManifoldClustering(BaseEstimator):
         self.min_dist = min_dist
         self.n_components = n_components
         self.metric = metric
+        self.n_bootstrap = n_bootstrap
+        self.bootstrap_init = bootstrap_init
+        self.bootstrap_neighbors = bootstrap_neighbors
         self.algorithm = algorithm
         self.n_clusters = n_clusters
         self.min_cluster_size = min_cluster_size
@@ -203,30 +278,284 @@ class ManifoldClustering(BaseEstimator):
 
     @one_progress_bar("Fit")
     def fit(self, s, navigation_mask=None, signal_mask=None, show_progressbar=None):
-        """Fit on the scan ``s`` (not modified); returns the model."""
-        from hyperspy_manifold.learn.manifold import manifold_decomposition
+        """Fit on the scan ``s`` (not modified); returns the model.
 
+        ``navigation_mask`` and ``signal_mask`` are as in
+        :func:`~hyperspy_manifold.manifold_decomposition`; the signal mask is
+        kept and applied to every scan the model predicts.
+        """
         self._check_own_params()
-        kwargs = {name: getattr(self, name) for name in _FIT_KEYWORDS}
-        result = manifold_decomposition(
-            _view(s),
-            navigation_mask=navigation_mask,
-            signal_mask=signal_mask,
-            return_info=True,
-            show_progressbar=show_progressbar,
-            **kwargs,
+        return self._fit(s, navigation_mask, signal_mask, show_progressbar)
+
+    def _check_fit_params(self):
+        """Validated fit parameters (``dict``); raises ``ValueError`` naming the
+        argument and the fix."""
+        check_choice("algorithm", self.algorithm, ALGORITHMS)
+        check_choice("bootstrap_init", self.bootstrap_init, BOOTSTRAP_INITS)
+        p = {
+            "n_components": check_int("n_components", self.n_components, 1),
+            "n_bootstrap": check_int("n_bootstrap", self.n_bootstrap, 0),
+            "pca_components": check_int(
+                "pca_components", self.pca_components, 1, allow_none=True
+            ),
+            "n_neighbors": check_int(
+                "n_neighbors", self.n_neighbors, 2, allow_none=True
+            ),
+            "bootstrap_neighbors": check_int(
+                "bootstrap_neighbors", self.bootstrap_neighbors, 2, allow_none=True
+            ),
+            "n_fit": check_int("n_fit", self.n_fit, 3, allow_none=True),
+            "n_runs": check_int("n_runs", self.n_runs, 1),
+            "min_samples": check_int(
+                "min_samples", self.min_samples, 1, allow_none=True
+            ),
+            "n_clusters": self.n_clusters,
+            "min_cluster_size": self.min_cluster_size,
+        }
+        min_dist = self.min_dist
+        if not (isinstance(min_dist, numbers.Real) and min_dist >= 0):
+            raise ValueError(f"`min_dist` must be a number >= 0, got {min_dist!r}.")
+        p["min_dist"] = float(min_dist)
+        if self.algorithm == "hdbscan":
+            if self.n_clusters is not None:
+                warnings.warn(
+                    "`n_clusters` is ignored by algorithm='hdbscan' (it finds the "
+                    "number of clusters itself); use 'kmeans' or 'spectral' to "
+                    "fix it.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            size = self.min_cluster_size
+            if not (isinstance(size, str) and size == "auto"):
+                p["min_cluster_size"] = check_int("min_cluster_size", size, 2)
+        else:
+            if self.n_clusters is None:
+                raise ValueError(
+                    f"`n_clusters` is required by algorithm='{self.algorithm}': give "
+                    "the number of clusters, e.g. n_clusters=4, or use "
+                    "algorithm='hdbscan'."
+                )
+            p["n_clusters"] = check_int("n_clusters", self.n_clusters, 1)
+        p["auto"] = self.algorithm == "hdbscan" and p["min_cluster_size"] == "auto"
+        return p
+
+    def _fit(self, s, navigation_mask, signal_mask, show_progressbar):
+        """The learning (any ``features``, also a feature signal)."""
+        check_pattern_signal(s, "manifold_decomposition")
+        p = self._check_fit_params()
+        algorithm, auto = self.algorithm, p["auto"]
+        n_bootstrap = p["n_bootstrap"]
+        runs = p["n_runs"] if auto else 1
+        seeds = integer_seeds(self.random_state, 3 + runs * (1 + n_bootstrap))
+        seed_subsample, seed_pca, seed_cluster = seeds[:3]
+        umap_seeds = seeds[3:]
+
+        mask = check_navigation_mask(s, navigation_mask)
+        signal_mask = check_signal_mask(s, signal_mask)
+        nav_shape = navigation_shape(s)
+        n_nav = int(np.prod(nav_shape))
+        kept = np.arange(n_nav) if mask is None else np.flatnonzero(~mask.ravel())
+        n_fit = p["n_fit"]
+        n_fitted = kept.size if n_fit is None else min(n_fit, kept.size)
+        if n_fitted < 3:
+            raise ValueError(
+                "`manifold_decomposition` needs at least 3 unmasked patterns, "
+                f"got {n_fitted}."
+            )
+        if auto:
+            check_k_range(self.k_range, n_fitted)
+        f = feature_signal(
+            s, self.features, self.feature_kwargs, show_progressbar, signal_mask, mask
         )
-        est = result.estimators
-        self.result_ = result
-        self.signal_mask_ = None if signal_mask is None else np.asarray(signal_mask)
+        features_in_memory = None
+        if n_fit is not None and n_fit < kept.size:
+            rng = as_generator(seed_subsample)
+            fit_rows = np.sort(rng.choice(kept, n_fit, replace=False))
+            F = feature_array(f)
+            if F.size * 4 <= FEATURES_IN_MEMORY_BYTES:
+                # one pass over the data for every feature; the rest is labelled
+                # from memory instead of being read (and transformed) again
+                features_in_memory = np.asarray(compute(F, show_progressbar))
+                X = as_features(features_in_memory[fit_rows])
+            else:
+                X = as_features(compute(F[fit_rows], show_progressbar))
+        else:
+            fit_rows = kept
+            X = feature_matrix(f, mask, show_progressbar)
+        n = X.shape[0]
+        n_neighbors = p["n_neighbors"]
+        if n_neighbors is None:
+            n_neighbors = default_n_neighbors(n)
+        elif n_neighbors >= n:
+            warnings.warn(
+                f"`n_neighbors`={n_neighbors} is not smaller than the number of "
+                f"fitted patterns ({n}); using {n - 1}.",
+                UserWarning,
+                stacklevel=4,
+            )
+            n_neighbors = n - 1
+        min_samples = p["min_samples"]
+        if algorithm == "hdbscan" and min_samples is not None and min_samples >= n:
+            raise ValueError(
+                "`min_samples` must be smaller than the number of clustered "
+                f"patterns ({n}), got {min_samples}."
+            )
+        check_cluster_count(algorithm, p["n_clusters"], p["min_cluster_size"], n)
+        bootstrap_neighbors = p["bootstrap_neighbors"]
+        if bootstrap_neighbors is None:
+            bootstrap_neighbors = 2 * n_neighbors
+        bootstrap_neighbors = min(bootstrap_neighbors, n - 1)
+
+        embedders = [
+            ManifoldEmbedder(
+                self.scaling,
+                p["pca_components"],
+                n_neighbors,
+                p["min_dist"],
+                p["n_components"],
+                self.metric,
+                n_bootstrap,
+                self.bootstrap_init,
+                bootstrap_neighbors,
+                seed_pca,
+                umap_seeds[r * (1 + n_bootstrap) : (r + 1) * (1 + n_bootstrap)],
+            )
+            for r in range(runs)
+        ]
+        rest = np.setdiff1d(kept, fit_rows)
+        k_info = None
+        if auto:
+            labels_fit, prob_fit, embedder, emb_fit, Z_fit, k_info = choose_partition(
+                embedders, X, self.k_range, min_samples, seed_cluster
+            )
+            clusterer = NeighbourVote(Z_fit, labels_fit)
+        else:
+            embedder = embedders[0]
+            emb_fit = embedder.fit_transform(X)
+            labels_fit, prob_fit, clusterer = cluster_embedding(
+                emb_fit,
+                algorithm,
+                p["n_clusters"],
+                p["min_cluster_size"],
+                min_samples,
+                seed_cluster,
+                predict=rest.size > 0,
+            )
+            Z_fit = embedder.reduce(X)
+
+        labels = np.full(n_nav, MASKED, dtype=np.int64)
+        emb = np.full((n_nav, p["n_components"]), np.nan)
+        prob = np.full(n_nav, np.nan)
+        labels[fit_rows], emb[fit_rows], prob[fit_rows] = labels_fit, emb_fit, prob_fit
+        confidence = None
+        if k_info is not None:
+            confidence = np.full(n_nav, np.nan)
+            confidence[fit_rows] = k_info["confidence"]
+        if rest.size:
+            blocks = _rest_rows(f, features_in_memory, rest, show_progressbar)
+            if auto:
+                for rows, block in blocks:
+                    labels[rows], prob[rows], emb[rows] = clusterer.place(
+                        embedder.reduce(block), emb_fit
+                    )
+                    confidence[rows] = prob[rows]
+            else:
+                predict = predictor(clusterer, algorithm, emb_fit, labels_fit)
+                for rows, block in blocks:
+                    emb[rows] = embedder.transform(block)
+                    labels[rows], prob[rows] = predict(emb[rows])
+
+        row_index, n_rows, noise_row = rows_from_label_map(labels)
+        stats = cluster_statistics(s, row_index, n_rows, show_progressbar)
+        parameters = self._parameters(
+            X,
+            embedder,
+            n_neighbors,
+            bootstrap_neighbors,
+            n_rows - (noise_row is not None),
+        )
+        parameters["n_fit"] = int(n)
+        selection = None
+        if k_info is not None:
+            parameters["min_cluster_size"] = k_info["min_cluster_size"]
+            parameters["min_samples"] = k_info["min_samples"]
+            parameters["min_cluster_size_rule"] = k_info["rule"]
+            parameters["n_runs"] = runs
+            selection = {key: k_info[key] for key in _SELECTION_KEYS}
+            selection["structure_ratio"] = STRUCTURE_RATIO
+            parameters["selection"] = {
+                key: selection[key] for key in _SELECTION_SUMMARY
+            }
+        elif algorithm == "hdbscan":
+            parameters["min_cluster_size"] = int(clusterer.min_cluster_size)
+            parameters["min_samples"] = int(
+                clusterer.min_samples or clusterer.min_cluster_size
+            )
+        self.result_ = cluster_result(
+            s,
+            labels,
+            embedding=emb,
+            probabilities=prob,
+            parameters=parameters,
+            stats=stats,
+            features=f,
+            k_scan=None if k_info is None else k_info["k_scan"],
+            k_model=None if k_info is None else k_info["k_model"],
+            confidence=None
+            if confidence is None
+            else navigation_map(
+                s, confidence, "Cluster confidence (share of runs agreeing)"
+            ),
+            selection=selection,
+            estimators={
+                "scaler": embedder.scaler_,
+                "pca": embedder.pca_,
+                "umap": embedder.umaps_,
+                "clusterer": clusterer,
+                "embedder": embedder,
+                # the fitted patterns in the scaled (PCA-reduced) feature space,
+                # their flat navigation indices and labels: what predict votes from
+                "reduced": Z_fit,
+                "fit_rows": fit_rows,
+                "fit_labels": labels_fit,
+            },
+        )
+        self._stats = stats  # the sums behind result_'s cluster means
+        self.signal_mask_ = signal_mask
         self.detector_ = _detector(s)
-        self._set_reducer(est["scaler"], est["pca"])
-        self.reduced_ = np.asarray(est["reduced"], dtype=np.float64)
-        self.labels_ = np.asarray(est["fit_labels"], dtype=np.int64)
-        self.n_features_ = int(result.parameters["n_features"])
-        self.n_clusters_ = int(result.n_clusters)
+        self.embedder_ = embedder
+        self._set_reducer(embedder.scaler_, embedder.pca_)
+        self.reduced_ = np.asarray(Z_fit, dtype=np.float64)
+        self.labels_ = np.asarray(labels_fit, dtype=np.int64)
+        self.n_features_ = int(X.shape[1])
+        self.n_clusters_ = int(self.result_.n_clusters)
         self._fit_neighbours()
         return self
+
+    def _parameters(self, X, embedder, n_neighbors, bootstrap_neighbors, n_clusters):
+        """``result_.parameters`` (what was used, defaults resolved)."""
+        return {
+            # passes over the scan's data so far in this call (or CLI run)
+            "data_reads": _progress.reads(),
+            "features": self.features if isinstance(self.features, str) else "signal",
+            "n_features": int(X.shape[1]),
+            "scaling": self.scaling,
+            "pca_components": None
+            if embedder.pca_ is None
+            else int(embedder.pca_.n_components_),
+            "n_neighbors": int(n_neighbors),
+            "min_dist": float(self.min_dist),
+            "n_components": int(self.n_components),
+            "metric": self.metric,
+            "n_bootstrap": int(self.n_bootstrap),
+            "bootstrap_init": self.bootstrap_init,
+            "bootstrap_neighbors": int(bootstrap_neighbors)
+            if self.n_bootstrap
+            else None,
+            "algorithm": self.algorithm,
+            "n_clusters": int(n_clusters),
+            "random_state": self.random_state,
+        }
 
     def _set_reducer(self, scaler, pca):
         self.scaling_offset_ = getattr(scaler, "offset_", None)
@@ -242,9 +571,7 @@ class ManifoldClustering(BaseEstimator):
     def _fit_neighbours(self):
         """The vote and the novelty distance, from ``reduced_`` and ``labels_``
         (the vote of ``manifold_decomposition``'s ``n_fit`` route)."""
-        from hyperspy_manifold.learn.manifold import _NeighbourVote
-
-        self.vote_ = _NeighbourVote(self.reduced_, self.labels_, self.n_vote)
+        self.vote_ = NeighbourVote(self.reduced_, self.labels_, self.n_vote)
         k = self.vote_.knn.n_neighbors
         own, _ = self.vote_.knn.kneighbors(
             self.reduced_, n_neighbors=min(k + 1, len(self.reduced_))
@@ -288,13 +615,11 @@ class ManifoldClustering(BaseEstimator):
         return labels, dist[:, -1] / self.novelty_, mask
 
     def _navigation_signal(self, s, values, mask, fill, title):
-        from hyperspy_manifold.learn.manifold import _navigation_map
-
         shape = navigation_shape(s)
         out = np.full(int(np.prod(shape)), fill, dtype=np.asarray(values).dtype)
         keep = np.ones(out.size, bool) if mask is None else ~mask.ravel()
         out[keep] = values
-        return _navigation_map(s, out.reshape(shape), title)
+        return navigation_map(s, out.reshape(shape), title)
 
     @one_progress_bar("Novelty score")
     def score_samples(self, s, navigation_mask=None, show_progressbar=None):
@@ -331,7 +656,7 @@ class ManifoldClustering(BaseEstimator):
         """UMAP embedding of the patterns of ``s`` with the fitted model
         (``(n_positions, n_components)``, NaN where masked)."""
         self._check_fitted()
-        if getattr(self, "result_", None) is None:
+        if getattr(self, "embedder_", None) is None:
             raise RuntimeError(
                 "transform needs the fitted UMAP model, which is not saved: a loaded "
                 "model can predict and score_samples; refit to embed."
@@ -339,8 +664,7 @@ class ManifoldClustering(BaseEstimator):
         self._check_scan(s)
         mask = check_navigation_mask(s, navigation_mask)
         X = self._features(s, mask, show_progressbar)
-        embedder = self.result_.estimators["embedder"]
-        emb = embedder.transform(X, reduced=self._reduce(X).astype(np.float32))
+        emb = self.embedder_.transform(X, reduced=self._reduce(X).astype(np.float32))
         out = np.full((int(np.prod(navigation_shape(s))), emb.shape[1]), np.nan)
         keep = np.ones(out.shape[0], bool) if mask is None else ~mask.ravel()
         out[keep] = emb
@@ -405,7 +729,7 @@ class ManifoldClustering(BaseEstimator):
             model.pca_mean_ = get("pca_mean")
             model.pca_components_ = get("pca_components")
             model.signal_mask_ = get("signal_mask")
-        model.result_ = None
+        model.result_ = model.embedder_ = None
         model._fit_neighbours()
         model.novelty_ = float(header["novelty"])
         return model

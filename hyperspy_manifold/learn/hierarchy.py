@@ -131,9 +131,9 @@ class Hierarchy:
             )
         mapping = cut_tree(self.tree, self.n_leaves, int(n_clusters))
         out = np.where(self.leaves >= 0, mapping[np.maximum(self.leaves, 0)], MASKED)
-        from hyperspy_manifold.learn.manifold import _navigation_map
+        from hyperspy_manifold.learn._make_result import navigation_map
 
-        return _navigation_map(self.signal, out.astype(np.int64), "Cluster labels")
+        return navigation_map(self.signal, out.astype(np.int64), "Cluster labels")
 
     def plot_dendrogram(self, ax=None):
         """The tree as a dendrogram (scipy), the automatic cut marked."""
@@ -210,7 +210,7 @@ def hierarchical_clustering(
         feature_signal,
         fit_pca,
     )
-    from hyperspy_manifold.learn._selection import single_thread
+    from hyperspy_manifold.learn.selection import single_thread
 
     for name, value, low in (
         ("n_initial", n_initial, 2),

@@ -43,7 +43,13 @@ result. The rule and its constants were chosen on the tuning split of
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+
+from hyperspy_manifold import _progress
+from hyperspy_manifold._random import as_generator
+from hyperspy_manifold.learn._kscan import check_k_range
 
 #: Silhouettes are computed on at most this many patterns (a seeded subsample).
 MAX_SILHOUETTE = 3000
@@ -304,3 +310,46 @@ def select_partition(Z, embeddings, k_values, min_samples, rng) -> dict:
         "k_values": np.asarray(k_values),
         "rule": "silhouette" if structure else "no structure",
     }
+
+
+def choose_partition(embedders, X, k_range, min_samples, seed):
+    """Automatic partition over the runs (see the module docstring).
+
+    Returns ``(labels, probabilities, embedder of the chosen run, its
+    embedding, Z, k_info)``.
+    """
+    from hyperspy_manifold.learn._kscan import fit_count_decay, k_scan_signal
+
+    first = embedders[0]
+    Z = first.fit_reduce(X)
+    reduced = (first.scaler_, first.pca_, Z)
+    embeddings = []
+    with _progress.steps(len(embedders) + 1, "UMAP", False) as steps:
+        steps.reset(total=len(embedders) + 1)
+        for run, embedder in enumerate(embedders):
+            steps.set_description(f"UMAP run {run + 1}/{len(embedders)}")
+            embeddings.append(embedder.fit_transform(X, reduced=reduced))
+            steps.update(1)
+        steps.set_description("choosing the partition")
+    n = Z.shape[0]
+    k_values = check_k_range(k_range, n)
+    if min_samples is None:
+        min_samples = max(1, min(MIN_SAMPLES, n - 1, int(k_values[0])))
+    info = select_partition(Z, embeddings, k_values, min_samples, as_generator(seed))
+    steps.update(1)
+    run = info["run"]
+    if not info["structure"]:
+        warnings.warn(
+            "No cluster structure found: the best partition's silhouette "
+            f"({info['silhouette']:.3f}) is not above {STRUCTURE_RATIO:g} x that of structureless "
+            f"data with the same variances ({info['reference_silhouette']:.3f}); "
+            "every pattern is put in one cluster.",
+            UserWarning,
+        )
+    ks = k_scan_signal(k_values, info["counts"][run])
+    model, ok = fit_count_decay(ks)
+    info.update(k_scan=ks, k_model=model, fit_ok=ok, min_samples=int(min_samples))
+    prob = np.where(info["hdbscan_labels"] >= 0, info["probabilities"], 0.0).astype(
+        np.float64
+    )
+    return info["labels"], prob, embedders[run], embeddings[run], Z, info

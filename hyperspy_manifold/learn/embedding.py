@@ -1,0 +1,130 @@
+"""The embedding: per-feature scaling, randomised PCA and UMAP (Li et al. 2019).
+
+:class:`ManifoldEmbedder` fits the scaler, the PCA (when there are more features
+than ``pca_components``) and UMAP with its optional graph-bootstrapping rounds
+(UMAP run again on the embedding, Li et al., npj Comput Mater 5, 5 (2019)) once,
+and applies them to new rows.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from hyperspy_manifold.learn._features import FeatureScaler, fit_pca
+
+BOOTSTRAP_INITS = ("embedding", "spectral")
+#: Li et al. use 50 neighbours for a 64 x 64 scan.
+MAX_DEFAULT_NEIGHBORS = 50
+
+
+def default_n_neighbors(n: int) -> int:
+    """``min(50, max(15, n // 20))``, and below ``n``.
+
+    UMAP's own 15 up to 300 patterns, a twentieth of the patterns above, Li's 50
+    from 1000 patterns up: a domain of a few percent of a small scan then still
+    has neighbourhoods of its own, and fewer than 15 neighbours tears clumps of
+    pure noise apart (seen on 200-pattern synthetic scans).
+    """
+    return int(max(2, min(MAX_DEFAULT_NEIGHBORS, max(15, n // 20), n - 1)))
+
+
+class ManifoldEmbedder:
+    """Scaling, PCA, UMAP and its bootstrap rounds, fitted once, applied to new rows."""
+
+    def __init__(
+        self,
+        scaling,
+        pca_components,
+        n_neighbors,
+        min_dist,
+        n_components,
+        metric,
+        n_bootstrap,
+        bootstrap_init,
+        bootstrap_neighbors,
+        pca_seed=None,
+        umap_seeds=None,
+    ):
+        self.scaling = scaling
+        self.pca_components = pca_components
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.n_components = n_components
+        self.metric = metric
+        self.n_bootstrap = n_bootstrap
+        self.bootstrap_init = bootstrap_init
+        self.bootstrap_neighbors = bootstrap_neighbors
+        self.pca_seed = pca_seed
+        self.umap_seeds = umap_seeds or [None] * (1 + n_bootstrap)
+
+    def _umap(self, round_, init):
+        import umap
+
+        from hyperspy_manifold._jit_cache import enable_jit_cache
+
+        enable_jit_cache()
+
+        seed = self.umap_seeds[round_]
+        return umap.UMAP(
+            n_neighbors=self.n_neighbors if round_ == 0 else self.bootstrap_neighbors,
+            n_components=self.n_components,
+            min_dist=self.min_dist,
+            metric=self.metric if round_ == 0 else "euclidean",
+            init=init,
+            random_state=seed,
+            transform_seed=42 if seed is None else seed,
+            n_jobs=1 if seed is not None else -1,
+        )
+
+    def fit_reduce(self, X: np.ndarray) -> np.ndarray:
+        """Fit the scaler and PCA; returns the reduced features (UMAP's input)."""
+        self.scaler_ = FeatureScaler(self.scaling).fit(X)
+        Xs = self.scaler_.transform(X)
+        if np.ptp(Xs, axis=0).max() == 0:
+            raise ValueError(
+                "All patterns have identical features (a constant dataset): there "
+                "is nothing to cluster."
+            )
+        self.pca_ = fit_pca(Xs, self.pca_components, self.pca_seed)
+        return self.pca_.transform(Xs) if self.pca_ is not None else Xs
+
+    def reduce(self, X: np.ndarray) -> np.ndarray:
+        """Scaled (and PCA-reduced) features of new rows."""
+        Z = self.scaler_.transform(X)
+        return self.pca_.transform(Z) if self.pca_ is not None else Z
+
+    def fit_transform(self, X: np.ndarray, reduced=None) -> np.ndarray:
+        """Fit scaler, PCA and UMAP rounds; ``reduced=(scaler, pca, Z)`` reuses a
+        fitted scaler and PCA (runs that differ only in their UMAP seeds)."""
+        if reduced is None:
+            emb = self.fit_reduce(X)
+        else:
+            self.scaler_, self.pca_, emb = reduced
+        self.umaps_ = []
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*n_jobs.*")
+            warnings.filterwarnings(
+                "ignore", message=".*Graph is not fully connected.*"
+            )
+            for round_ in range(1 + self.n_bootstrap):
+                if round_ == 0 or self.bootstrap_init == "spectral":
+                    # the spectral layout takes n_components + 1 eigenvectors of
+                    # the neighbour graph: there are only as many as points
+                    tiny = emb.shape[0] <= self.n_components + 1
+                    init = "random" if tiny else "spectral"
+                else:
+                    init = emb
+                model = self._umap(round_, init)
+                emb = model.fit_transform(emb)
+                self.umaps_.append(model)
+        return np.asarray(emb, dtype=np.float64)
+
+    def transform(self, X: np.ndarray, reduced=None) -> np.ndarray:
+        emb = self.reduce(X) if reduced is None else reduced
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*n_jobs.*")
+            for model in self.umaps_:
+                emb = model.transform(emb)
+        return np.asarray(emb, dtype=np.float64)
