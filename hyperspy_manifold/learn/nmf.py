@@ -21,6 +21,11 @@ fit a 100 x 100 scan in a minute), and ``linkage="average"`` (the default of
 :func:`bragg_nmf`) merges a group only when its mean pairwise correlation
 reaches the threshold, because connected groups can chain distinct grains
 through a few broad maps when the start is heavily over-split.
+
+:class:`IterativeNMF` holds the learning as a scikit-learn style estimator: fitted
+once, it maps the patterns of new scans onto its components (weights with H
+fixed, features scaled with the fitted scaling) and is saved without pickle;
+:func:`bragg_nmf` is a thin wrapper of its fit that writes ``learning_results``.
 """
 
 from __future__ import annotations
@@ -500,6 +505,8 @@ def _check_parameters(
 
 
 def _check_scan_signal(s, caller: str) -> None:
+    """A signal with a navigation axis and finite calibration, or an error
+    naming ``caller``."""
     from hyperspy.signal import BaseSignal
 
     if not isinstance(s, BaseSignal):
