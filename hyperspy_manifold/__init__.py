@@ -36,7 +36,7 @@ from hyperspy_manifold.learn.metrics import (
     precision_any,
     tpr_per_grain,
 )
-from hyperspy_manifold.learn.nmf import bragg_nmf
+from hyperspy_manifold.learn.nmf import IterativeNMF, bragg_nmf
 from hyperspy_manifold.learn.similarity import get_similarity_loadings
 from hyperspy_manifold.learn.spatial import separate_regions
 from hyperspy_manifold.report import save_results
@@ -45,6 +45,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CooccurrenceResult",
+    "IterativeNMF",
     "ManifoldClustering",
     "ManifoldResult",
     "__version__",

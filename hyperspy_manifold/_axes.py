@@ -80,6 +80,18 @@ def detector_calibration(s) -> tuple[float, float, str]:
     return float(ax_y.scale), float(ax_x.scale), units
 
 
+def detector_description(s) -> dict:
+    """Shape, scale and units of every signal axis (array order reversed, as
+    HyperSpy lists them), plain lists for JSON: what a fitted model records of
+    the detector it was fitted on."""
+    axes = s.axes_manager.signal_axes
+    return {
+        "shape": [int(a.size) for a in axes],
+        "scale": [float(a.scale) for a in axes],
+        "units": [a.units if isinstance(a.units, str) else "" for a in axes],
+    }
+
+
 def resolve_center(s, center=None) -> tuple[float, float]:
     """Beam centre ``(cy, cx)`` in pixels, by pyxem's convention.
 

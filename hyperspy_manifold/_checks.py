@@ -12,7 +12,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from hyperspy_manifold._axes import detector_shape, navigation_shape
+from hyperspy_manifold._axes import (
+    detector_description,
+    detector_shape,
+    navigation_shape,
+)
 
 
 def check_pattern_signal(s, func_name: str, require_navigation: bool = True) -> None:
@@ -147,3 +151,24 @@ def check_int(name: str, value, minimum: int, allow_none: bool = False):
             f"`{name}` must be {none}an integer >= {minimum}, got {value!r}."
         )
     return int(value)
+
+
+def check_same_detector(s, fitted: dict) -> None:
+    """Raise a ``ValueError`` naming the difference unless the detector of ``s``
+    has the shape, scale and units ``fitted`` (a :func:`detector_description`)
+    records: a fitted model only applies to patterns of the same detector."""
+    found = detector_description(s)
+    if found["shape"] != fitted["shape"]:
+        raise ValueError(
+            f"The new scan's detector is {found['shape'][::-1]} pixels; the "
+            f"model was fitted on {fitted['shape'][::-1]}: bin or crop the scan "
+            "to the fitted detector (s.rebin, s.isig[...])."
+        )
+    scales_match = np.allclose(found["scale"], fitted["scale"], rtol=1e-6)
+    if not scales_match or found["units"] != fitted["units"]:
+        raise ValueError(
+            f"The new scan's detector calibration ({found['scale']} "
+            f"{found['units']}) differs from the fitted one ({fitted['scale']} "
+            f"{fitted['units']}): calibrate it the same way "
+            "(s.axes_manager.signal_axes[i].scale / .units) or refit."
+        )

@@ -1,12 +1,17 @@
 """Iterative NMF with merging (learn/nmf.py) and spatial separation (learn/spatial.py)."""
 
+import json
+
 import dask.array as da
 import hyperspy.api as hs
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
-from hyperspy_manifold.learn.metrics import precision_any, tpr_per_grain
+from hyperspy_manifold.learn.metrics import adjusted_rand, precision_any, tpr_per_grain
 from hyperspy_manifold.learn.nmf import (
+    IterativeNMF,
     NMFResult,
     bragg_nmf,
     correlated_groups,
@@ -17,7 +22,9 @@ from hyperspy_manifold.learn.spatial import REGION_TABLE_DTYPE, separate_regions
 N_GRAINS = 6
 
 
-def grain_scan(shape=(24, 24), n_grains=N_GRAINS, n_empty=2, detector=8, seed=0):
+def grain_scan(
+    shape=(24, 24), n_grains=N_GRAINS, n_empty=2, detector=8, seed=0, arrangement=None
+):
     """Voronoi grains in an empty (amorphous) film, one 8x8 "pattern" per position.
 
     Every detector pixel belongs to the spots of exactly one grain, with two
@@ -25,11 +32,16 @@ def grain_scan(shape=(24, 24), n_grains=N_GRAINS, n_empty=2, detector=8, seed=0)
     too many components splits a grain into parts whose maps correlate.  A
     diffuse background everywhere and Poisson noise.  Returns ``(X, labels)``,
     ``X`` of shape ``(ny, nx, detector, detector)`` and labels -1 where empty.
+    With ``arrangement`` (a seed) the same grains (spots and intensities from
+    ``seed``) lie in another Voronoi layout, label ``g`` still grain ``g``.
     """
     rng = np.random.default_rng(seed)
     ny, nx = shape
     n_features = detector * detector
     centres = rng.uniform(0, 1, (n_grains + n_empty, 2)) * (ny, nx)
+    if arrangement is not None:
+        layout = np.random.default_rng([seed, arrangement])
+        centres = layout.uniform(0, 1, centres.shape) * (ny, nx)
     yy, xx = np.mgrid[:ny, :nx]
     cell = (
         (yy[..., None] - centres[:, 0]) ** 2 + (xx[..., None] - centres[:, 1]) ** 2
@@ -340,6 +352,177 @@ def test_signal_method(scan):
         s.bragg_nmf(features="raw", n_components=6, n_models=1, random_state=0) is None
     )
     assert s.learning_results.output_dimension >= 1
+
+
+# --------------------------------------------------------------- IterativeNMF estimator
+
+#: A fast fit of the grain scan: 12 -> 7 -> 6 components, 0.2-0.5 s.
+FAST = dict(features="raw", n_components=12, n_models=3)
+
+
+@pytest.fixture(scope="module")
+def fitted(scan):
+    X, _ = scan
+    return IterativeNMF(**FAST, random_state=0).fit(_signal(X), show_progressbar=False)
+
+
+def test_bragg_nmf_is_the_estimator_fit(scan):
+    X, _ = scan
+    mask = np.zeros((24, 24), dtype=bool)
+    mask[:3] = True
+    kwargs = dict(FAST, random_state=4)
+    info = bragg_nmf(_signal(X), navigation_mask=mask, return_info=True, **kwargs)
+    s = _signal(X)
+    model = IterativeNMF(**kwargs).fit(s, navigation_mask=mask)
+    np.testing.assert_array_equal(info.W, model.result_.W)
+    np.testing.assert_array_equal(info.H, model.components_)
+    np.testing.assert_array_equal(
+        info.class_patterns.data, model.result_.class_patterns.data
+    )
+    assert [h["n_components"] for h in info.history] == [
+        h["n_components"] for h in model.history_
+    ]
+    # fit leaves the scan and its learning_results alone (bragg_nmf writes them)
+    assert s.learning_results.loadings is None
+    np.testing.assert_array_equal(s.data, X)
+
+
+def test_transform_of_the_fitted_scan_gives_the_fitted_maps(scan, fitted):
+    X, _ = scan
+    maps = fitted.transform(_signal(X))
+    fit_maps = fitted.result_.maps
+    assert maps.data.shape == fit_maps.data.shape == (fitted.n_components_, 24, 24)
+    for new, old in zip(maps.data, fit_maps.data):
+        # measured: r = 1.0000 for every component
+        assert np.corrcoef(new.ravel(), old.ravel())[0, 1] >= 0.99
+    # calibrated scan axes, like NMFResult.maps
+    assert maps.axes_manager.signal_axes[0].scale == 2.0
+    assert maps.axes_manager.signal_axes[0].units == "nm"
+    assert maps.axes_manager[0].name == "Decomposition component index"
+    # the same maps from a lazy scan and from fit_transform
+    np.testing.assert_allclose(fitted.transform(_signal(X, lazy=True)).data, maps.data)
+    refit = clone(fitted).fit_transform(_signal(X))
+    np.testing.assert_array_equal(refit.data, fit_maps.data)
+
+
+def test_transform_uses_the_fitted_scaling(scan, fitted):
+    """A quarter of the scan holds other features' minima and maxima than the
+    whole: scaled with its own, its weights would change; with the fitted
+    scaling every position keeps the weights it has in the whole scan."""
+    X, _ = scan
+    whole = fitted.transform(_signal(X)).data
+    corner = fitted.transform(_signal(X[:12, :12])).data
+    np.testing.assert_allclose(corner, whole[:, :12, :12], rtol=1e-3, atol=1e-3)
+    # the corner's own min/max scaling differs
+    flat = X[:12, :12].reshape(144, -1)
+    assert not np.allclose(flat.max(0) - flat.min(0), fitted.scaling_span_)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_transform_finds_the_same_grains_in_a_new_arrangement(seed):
+    X, labels = grain_scan(seed=seed)
+    Y, new_labels = grain_scan(seed=seed, arrangement=1)
+    model = IterativeNMF(**FAST, random_state=seed).fit(_signal(X))
+    fit_labels = model.result_.maps.data.argmax(axis=0)
+    new = model.transform(_signal(Y)).data.argmax(axis=0)
+    grains = new_labels >= 0  # scored on the grains (the empty film has no spots)
+    # measured: ARI 1.000 for seeds 0-4
+    assert adjusted_rand(new[grains], new_labels[grains]) >= 0.95
+    # each grain keeps the component it had in the fitted scan
+    for g in range(N_GRAINS):
+        fit_g = np.bincount(fit_labels[labels == g]).argmax()
+        assert np.mean(new[new_labels == g] == fit_g) >= 0.95
+
+
+def test_transform_navigation_mask(scan, fitted):
+    X, _ = scan
+    mask = np.zeros((24, 24), dtype=bool)
+    mask[5:9, 2:20] = True
+    Xn = X.copy()
+    Xn[mask] = np.nan  # masked patterns are never read
+    maps = fitted.transform(_signal(Xn), navigation_mask=mask).data
+    assert np.isnan(maps[:, mask]).all()
+    whole = fitted.transform(_signal(X)).data
+    np.testing.assert_allclose(maps[:, ~mask], whole[:, ~mask], rtol=1e-3, atol=1e-3)
+
+
+def test_save_load_round_trip(scan, fitted, tmp_path):
+    X, _ = scan
+    path = tmp_path / "nmf.npz"
+    fitted.save(path)
+    loaded = IterativeNMF.load(path)
+    assert loaded.get_params() == fitted.get_params()
+    assert loaded.result_ is None
+    assert loaded.n_components_ == fitted.n_components_
+    assert [h["n_components"] for h in loaded.history_] == [
+        h["n_components"] for h in fitted.history_
+    ]
+    Y, _ = grain_scan(arrangement=2)
+    np.testing.assert_array_equal(
+        loaded.transform(_signal(Y)).data, fitted.transform(_signal(Y)).data
+    )
+
+
+def test_clone_and_params(fitted):
+    copy = clone(fitted)
+    assert copy.get_params() == fitted.get_params()
+    assert not hasattr(copy, "components_")
+    copy.set_params(n_models=2, merge_threshold=0.3)
+    assert copy.n_models == 2 and fitted.n_models == 3
+    defaults = IterativeNMF().get_params()
+    assert defaults["features"] == "bragg" and defaults["linkage"] == "average"
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        copy.transform(hs.signals.Signal2D(np.ones((2, 2, 8, 8))))
+
+
+def test_estimator_bad_input(scan, fitted, tmp_path):
+    X, _ = scan
+    s = _signal(X)
+    with pytest.raises(NotFittedError, match="call fit"):
+        IterativeNMF().save(tmp_path / "m.npz")
+    with pytest.raises(ValueError, match="detector is"):
+        fitted.transform(_signal(X[..., :6, :6]))
+    other = _signal(X)
+    other.axes_manager.signal_axes[0].scale = 0.1
+    with pytest.raises(ValueError, match="detector calibration"):
+        fitted.transform(other)
+    with pytest.raises(TypeError, match="`IterativeNMF.transform` needs a HyperSpy"):
+        fitted.transform(X)
+    with pytest.raises(ValueError, match="`IterativeNMF.fit` needs at least 2"):
+        IterativeNMF(features="raw").fit(_signal(X[:1, :1]))
+    with pytest.raises(ValueError, match="n_models"):
+        IterativeNMF(features="raw", n_models=0).fit(s)
+    # a features signal fits, but can not be computed on another scan
+    f = hs.signals.Signal1D(X.reshape(24, 24, -1))
+    model = IterativeNMF(features=f, n_components=6, n_models=1, random_state=0)
+    assert model.fit_transform(s).data.shape[0] == model.n_components_
+    with pytest.raises(TypeError, match="can not transform a scan with a `features`"):
+        model.transform(s)
+    with pytest.raises(TypeError, match="can not be saved with a `features`"):
+        model.save(tmp_path / "m.npz")
+    # a model of another feature layout
+    wrong = clone(fitted).fit(s)
+    wrong.n_features_in_ = 10
+    with pytest.raises(
+        ValueError, match="64 features per pattern, the fitted model 10"
+    ):
+        wrong.transform(s)
+
+
+def test_load_refuses_other_files(fitted, tmp_path):
+    path = tmp_path / "other.npz"
+    header = {"model": "ManifoldClustering", "format": 1}
+    np.savez(path, header=np.array(json.dumps(header)))
+    with pytest.raises(ValueError, match="holds no IterativeNMF"):
+        IterativeNMF.load(path)
+    # a saved model whose components were replaced by a pickled object
+    fitted.save(path)
+    with np.load(path) as f:
+        arrays = dict(f)
+    arrays["components"] = np.array([object()], dtype=object)
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match="allow_pickle"):
+        IterativeNMF.load(path)
 
 
 # ------------------------------------------------------------------------- bad input

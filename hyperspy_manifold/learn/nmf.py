@@ -21,10 +21,16 @@ fit a 100 x 100 scan in a minute), and ``linkage="average"`` (the default of
 :func:`bragg_nmf`) merges a group only when its mean pairwise correlation
 reaches the threshold, because connected groups can chain distinct grains
 through a few broad maps when the start is heavily over-split.
+
+:class:`IterativeNMF` holds the learning as a scikit-learn style estimator: fitted
+once, it maps the patterns of new scans onto its components (weights with H
+fixed, features scaled with the fitted scaling) and is saved without pickle;
+:func:`bragg_nmf` is a thin wrapper of its fit that writes ``learning_results``.
 """
 
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import dataclass, field
 
@@ -32,25 +38,30 @@ import dask.array as da
 import numpy as np
 from scipy.cluster import hierarchy
 from scipy.sparse.csgraph import connected_components
+from sklearn.base import BaseEstimator
 from sklearn.decomposition import NMF, PCA, non_negative_factorization
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from hyperspy_manifold._axes import navigation_shape
+from hyperspy_manifold._axes import detector_description, navigation_shape
 from hyperspy_manifold._checks import (
     check_axis_calibration,
     check_choice,
     check_navigation_mask,
+    check_same_detector,
+    check_signal_mask,
 )
 from hyperspy_manifold._chunks import compute, pattern_stack, show_progressbar_default
 from hyperspy_manifold._docstrings import fill_docstring
 from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold._random import as_random_state
 from hyperspy_manifold.learn._features import (
+    FEATURE_NAMES,
+    FeatureScaler,
     feature_matrix,
     feature_signal,
-    scale_features,
 )
 from hyperspy_manifold.learn._learning_results import decomposition_results
+from hyperspy_manifold.learn.similarity import stack_of_navigation_maps
 
 #: ``decomposition_algorithm`` written to ``learning_results``.
 ALGORITHM_NAME = "iterative_nmf"
@@ -61,6 +72,9 @@ NMF_DEFAULTS = {"max_iter": 300, "tol": 1e-4, "solver": "cd"}
 #: Cluster attributes of ``learning_results`` without the ``cluster_`` prefix,
 #: kept with the others when the NMF replaces the decomposition.
 CLUSTER_COUNTS = ("number_of_clusters", "estimated_number_of_clusters")
+
+#: Version of the file :meth:`IterativeNMF.save` writes.
+FORMAT = 1
 
 #: Ways of grouping correlated maps, see :func:`correlated_groups`.
 LINKAGES = ("single", "average", "complete")
@@ -490,6 +504,450 @@ def _check_parameters(
         positive_int("screening_iter", screening_iter)
 
 
+def _check_scan_signal(s, caller: str) -> None:
+    """A signal with a navigation axis and finite calibration, or an error
+    naming ``caller``."""
+    from hyperspy.signal import BaseSignal
+
+    if not isinstance(s, BaseSignal):
+        raise TypeError(f"`{caller}` needs a HyperSpy signal, got {type(s).__name__}.")
+    if s.axes_manager.navigation_dimension == 0:
+        raise ValueError(
+            f"`{caller}` needs at least one navigation axis (a scan of patterns)."
+        )
+    check_axis_calibration(s, caller)
+
+
+def _json_default(value):
+    """numpy numbers and arrays of a saved model's JSON header as plain ones."""
+    if isinstance(value, np.ndarray | np.generic):
+        return value.tolist()
+    raise TypeError(
+        f"A {type(value).__name__} can not be saved in a model file (JSON text): "
+        "give the parameters as numbers, strings and lists."
+    )
+
+
+class IterativeNMF(BaseEstimator):
+    """Iterative NMF with merging (grain mapping) as a reusable, savable model.
+
+    ``fit`` runs the learning of :func:`bragg_nmf` on a scan, which it does not
+    modify, and keeps the components (the rows of H), the feature scaling
+    fitted on that scan and the whole :class:`NMFResult`.  ``transform`` maps
+    the patterns of any scan of the same detector onto the fitted components:
+    the weights of every position with H fixed (non-negative least squares,
+    :func:`sklearn.decomposition.non_negative_factorization` with
+    ``update_H=False``), after scaling its features with the *fitted* offset
+    and span (values below the fitted minimum become 0), so maps of several
+    scans are on one scale.  Scikit-learn's conventions: parameters in
+    ``__init__`` (``get_params``/``set_params``, :func:`sklearn.base.clone`),
+    checked at fit time, fitted attributes ending in ``_``.  ``save``/``load``
+    use a ``.npz`` of plain arrays and a JSON text (loaded with
+    ``allow_pickle=False``: loading never runs code from the file).
+
+    Parameters
+    ----------
+    features, feature_kwargs, n_components, oversplit, merge_threshold,
+    n_models, max_iterations, min_components, screening_iter, linkage, scaling,
+    nmf_kwargs, random_state
+        As in :func:`bragg_nmf` (same defaults).  ``fit`` also takes a feature
+        signal as ``features``; ``transform`` and ``save`` need a name, as a
+        signal can not be computed on another scan.  Transform parameters that
+        are found from the data (``rings="auto"`` of the angular average) can
+        differ on another scan: give the fitted ones in ``feature_kwargs``.
+
+    Attributes
+    ----------
+    components_ : numpy.ndarray
+        ``(n_components_, n_features_in_)`` components in the scaled feature
+        space (H, every row scaled to a maximum of 1).
+    n_components_ : int
+    n_features_in_ : int
+    scaling_offset_, scaling_span_ : numpy.ndarray or None
+        The fitted scaling: a feature ``x`` becomes ``(x - offset) / span``
+        (None with ``scaling=None``).
+    merge_threshold_ : float
+        The threshold used (``merge_threshold``, or the default of the feature
+        type).
+    history_ : list of dict
+        One entry per factorisation round (:attr:`NMFResult.history`).
+    reconstruction_err_ : float
+        ||X - WH||_F of the fit.
+    detector_ : dict
+        Shape, scale and units of the fitted scan's detector.
+    result_ : NMFResult or None
+        Everything the fit found (maps, class patterns ...); None after
+        :meth:`load`.
+
+    Examples
+    --------
+    >>> import hyperspy_manifold as hm
+    >>> from hyperspy_manifold.data import polycrystalline_film
+    >>> s, truth = polycrystalline_film(shape=(16, 16), n_grains=4)
+    >>> model = hm.IterativeNMF(
+    ...     features="angular_average", merge_threshold=0.4, n_models=5, random_state=0
+    ... )
+    >>> model = model.fit(s, show_progressbar=False)
+    >>> maps = model.transform(s, show_progressbar=False)  # or any scan of this detector
+    >>> maps.data.shape == (model.n_components_, 16, 16)
+    True
+    >>> model.save("grains.npz")  # doctest: +SKIP
+    >>> maps = hm.IterativeNMF.load("grains.npz").transform(other_scan)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        features="bragg",
+        feature_kwargs=None,
+        n_components=None,
+        oversplit=3,
+        merge_threshold=None,
+        n_models=25,
+        max_iterations=10,
+        min_components=1,
+        screening_iter=30,
+        linkage="average",
+        scaling="minmax",
+        nmf_kwargs=None,
+        random_state=None,
+    ):
+        self.features = features
+        self.feature_kwargs = feature_kwargs
+        self.n_components = n_components
+        self.oversplit = oversplit
+        self.merge_threshold = merge_threshold
+        self.n_models = n_models
+        self.max_iterations = max_iterations
+        self.min_components = min_components
+        self.screening_iter = screening_iter
+        self.linkage = linkage
+        self.scaling = scaling
+        self.nmf_kwargs = nmf_kwargs
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ checks
+
+    def _check_fitted(self):
+        if not hasattr(self, "components_"):
+            raise NotFittedError(
+                "This IterativeNMF is not fitted yet: call fit(s) (or load a saved "
+                "model) first."
+            )
+
+    def _check_named_features(self, action: str):
+        if not isinstance(self.features, str):
+            raise TypeError(
+                f"IterativeNMF can not {action} with a `features` signal (it can not "
+                "be computed on another scan): fit with `features` by name, one of "
+                f"{', '.join(FEATURE_NAMES)}."
+            )
+
+    # --------------------------------------------------------------------- fit
+
+    @one_progress_bar("Iterative NMF")
+    @fill_docstring
+    def fit(self, s, navigation_mask=None, signal_mask=None, show_progressbar=None):
+        """Fit on the scan ``s`` (not modified, nor its ``learning_results``).
+
+        Parameters
+        ----------
+        s : BaseSignal
+            4D-STEM patterns, eager or lazy (see :func:`bragg_nmf`).
+        navigation_mask, signal_mask : array-like or BaseSignal, optional
+            As in :func:`bragg_nmf`; the signal mask is kept and also applied by
+            :meth:`transform`.
+        %(show_progressbar)s
+
+        Returns
+        -------
+        IterativeNMF
+            The fitted model.
+        """
+        _check_scan_signal(s, "IterativeNMF.fit")
+        # A view: the learning_results written by the fit are the view's.
+        view = s._deepcopy_with_new_data(s.data)
+        return self._fit(
+            view, navigation_mask, signal_mask, show_progressbar, "IterativeNMF.fit"
+        )
+
+    def _fit(self, s, navigation_mask, signal_mask, show_progressbar, caller):
+        """The learning of :meth:`fit` and :func:`bragg_nmf`: writes the
+        decomposition to ``s.learning_results`` (``fit`` gives a view of its
+        scan, ``bragg_nmf`` the scan itself) and sets the fitted attributes.
+        Errors name ``caller``."""
+        _check_scan_signal(s, caller)
+        features = self.features
+        merge_threshold = self.merge_threshold
+        if merge_threshold is None:
+            key = features if isinstance(features, str) else "signal"
+            merge_threshold = MERGE_THRESHOLDS.get(key, MERGE_THRESHOLDS["signal"])
+        _check_parameters(
+            self.n_components,
+            self.oversplit,
+            merge_threshold,
+            self.n_models,
+            self.max_iterations,
+            self.min_components,
+            self.screening_iter,
+        )
+        check_choice("scaling", self.scaling, ("minmax", None))
+        check_choice("linkage", self.linkage, LINKAGES)
+        nmf_kwargs = dict(self.nmf_kwargs or {})
+        for key in ("n_components", "init", "random_state"):
+            if key in nmf_kwargs:
+                raise ValueError(
+                    f"`nmf_kwargs` may not set {key!r}: `{caller}` sets it for every "
+                    "model."
+                )
+        nav_mask = check_navigation_mask(s, navigation_mask)
+        rng = as_random_state(self.random_state)
+
+        f = feature_signal(
+            s,
+            features,
+            self.feature_kwargs,
+            show_progressbar,
+            signal_mask=signal_mask,
+            navigation_mask=nav_mask,
+        )
+        X = feature_matrix(
+            f, navigation_mask=nav_mask, show_progressbar=show_progressbar
+        )
+        if self.scaling is None and (X < 0).any():
+            raise ValueError(
+                f"NMF needs non-negative features, but the minimum is {X.min():g}. "
+                "Use `scaling='minmax'` (shifts every feature to [0, 1]) or shift "
+                "the features."
+            )
+        if X.shape[0] < 2:
+            raise ValueError(
+                f"`{caller}` needs at least 2 unmasked patterns, got {X.shape[0]}."
+            )
+        scaler = FeatureScaler(self.scaling).fit(X)
+        X = scaler.transform(X)
+        if not X.any():
+            raise ValueError(
+                "All features are constant (zero after scaling): nothing to factorise."
+            )
+
+        elbow, ratio = None, None
+        n_components = self.n_components
+        if n_components is None:
+            elbow, ratio = estimate_n_components(X, random_state=rng.randint(2**31 - 1))
+            n_components = int(round(self.oversplit * elbow))
+            n_components = max(min(n_components, min(X.shape)), self.min_components)
+        W, H, history, corr = iterative_nmf(
+            X,
+            n_components,
+            merge_threshold=merge_threshold,
+            n_models=self.n_models,
+            max_iterations=self.max_iterations,
+            min_components=self.min_components,
+            screening_iter=self.screening_iter,
+            linkage=self.linkage,
+            nmf_kwargs=nmf_kwargs,
+            random_state=rng,
+            show_progressbar=show_progressbar,
+        )
+        k = H.shape[0]
+        n_nav = int(np.prod(navigation_shape(s)))
+        weights = np.zeros((n_nav, k))
+        keep = slice(None) if nav_mask is None else ~nav_mask.ravel()
+        weights[keep] = W
+        patterns = _class_patterns(s, weights, nav_mask, show_progressbar)
+        W_full = weights.copy()
+        if nav_mask is not None:
+            W_full[nav_mask.ravel()] = np.nan
+        _write_learning_results(s, W_full, H, patterns, nav_mask)
+
+        self.components_ = H
+        self.n_components_ = k
+        self.n_features_in_ = int(H.shape[1])
+        self.scaling_offset_ = getattr(scaler, "offset_", None)
+        self.scaling_span_ = getattr(scaler, "span_", None)
+        self.merge_threshold_ = float(merge_threshold)
+        self.history_ = history
+        self.reconstruction_err_ = float(history[-1]["reconstruction_error"])
+        self.detector_ = detector_description(s)
+        self.signal_mask_ = (
+            None if signal_mask is None else check_signal_mask(s, signal_mask)
+        )
+        self.result_ = NMFResult(
+            maps=s.get_decomposition_loadings(),
+            components=_component_signal(f, H),
+            class_patterns=s.get_decomposition_factors(),
+            W=W_full,
+            H=H,
+            n_components=k,
+            initial_n_components=history[0]["n_components"],
+            elbow=elbow,
+            explained_variance_ratio=ratio,
+            history=history,
+            errors=history[-1]["errors"],
+            best_model=history[-1]["best_model"],
+            reconstruction_error=history[-1]["reconstruction_error"],
+            correlation=corr,
+            merge_threshold=float(merge_threshold),
+        )
+        return self
+
+    # --------------------------------------------------------------- transform
+
+    def _weights(self, X: np.ndarray) -> np.ndarray:
+        """Weights of the rows of ``X`` (unscaled features) with H fixed."""
+        from threadpoolctl import threadpool_limits
+
+        if self.scaling_offset_ is not None:
+            scaler = FeatureScaler(self.scaling)
+            scaler.offset_, scaler.span_ = self.scaling_offset_, self.scaling_span_
+            # Below the fitted minimum is "none of it", as at the minimum.
+            X = np.clip(scaler.transform(X), 0, None)
+        elif (X < 0).any():
+            raise ValueError(
+                f"NMF needs non-negative features, but the new scan's minimum is "
+                f"{X.min():g}; the model was fitted with `scaling=None`."
+            )
+        H = self.components_.astype(X.dtype, copy=False)
+        kwargs = {**NMF_DEFAULTS, **(self.nmf_kwargs or {})}
+        with threadpool_limits(limits=1, user_api="blas"):
+            W, _, _ = non_negative_factorization(
+                X, H=H, n_components=H.shape[0], update_H=False, **kwargs
+            )
+        return W
+
+    @one_progress_bar("Iterative NMF transform")
+    @fill_docstring
+    def transform(self, s, navigation_mask=None, show_progressbar=None):
+        """Maps of the fitted components on the scan ``s`` (not modified).
+
+        Parameters
+        ----------
+        s : BaseSignal
+            Patterns of a detector with the fitted shape and calibration, eager
+            or lazy (e.g. another scan of the same sample).
+        navigation_mask : array-like or BaseSignal, optional
+            True at scan positions to leave out (NaN in the maps).
+        %(show_progressbar)s
+
+        Returns
+        -------
+        BaseSignal
+            A stack of navigation-shaped maps, as :attr:`NMFResult.maps`: the
+            navigation axis is the component index, the signal axes are the
+            scan axes of ``s`` with their calibration.
+        """
+        self._check_fitted()
+        self._check_named_features("transform a scan")
+        _check_scan_signal(s, "IterativeNMF.transform")
+        check_same_detector(s, self.detector_)
+        mask = check_navigation_mask(s, navigation_mask)
+        f = feature_signal(
+            s,
+            self.features,
+            self.feature_kwargs,
+            show_progressbar,
+            signal_mask=self.signal_mask_,
+            navigation_mask=mask,
+        )
+        X = feature_matrix(f, mask, show_progressbar)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"The new scan gives {X.shape[1]} features per pattern, the fitted "
+                f"model {self.n_features_in_}: give the transform's parameters that "
+                "were found on the fitted scan in `feature_kwargs` (e.g. rings=...)."
+            )
+        W = np.full((int(np.prod(navigation_shape(s))), self.n_components_), np.nan)
+        W[slice(None) if mask is None else ~mask.ravel()] = self._weights(X)
+        maps = W.T.reshape((self.n_components_,) + navigation_shape(s))
+        out = stack_of_navigation_maps(
+            s, maps, f"IterativeNMF maps of {s.metadata.General.title}", lazy=False
+        )
+        out.axes_manager[0].name = "Decomposition component index"
+        return out
+
+    def fit_transform(
+        self, s, navigation_mask=None, signal_mask=None, show_progressbar=None
+    ):
+        """Fit on ``s`` and return its maps (``result_.maps``)."""
+        self.fit(
+            s,
+            navigation_mask=navigation_mask,
+            signal_mask=signal_mask,
+            show_progressbar=show_progressbar,
+        )
+        return self.result_.maps
+
+    # -------------------------------------------------------------- save/load
+
+    def save(self, path):
+        """Write the fitted model to ``path`` (``.npz``: arrays and a JSON text;
+        numpy adds the extension when missing)."""
+        self._check_fitted()
+        self._check_named_features("be saved")
+        params = self.get_params()
+        if isinstance(
+            params["random_state"], np.random.RandomState | np.random.Generator
+        ):
+            params["random_state"] = None  # a seed object is not data: not saved
+        header = {
+            "model": type(self).__name__,
+            "format": FORMAT,
+            "params": params,
+            "detector": self.detector_,
+            "n_features_in": self.n_features_in_,
+            "merge_threshold": self.merge_threshold_,
+            "reconstruction_err": self.reconstruction_err_,
+            "history": self.history_,
+        }
+        arrays = {
+            "components": self.components_,
+            "header": np.array(json.dumps(header, default=_json_default)),
+        }
+        optional = {
+            "scaling_offset": self.scaling_offset_,
+            "scaling_span": self.scaling_span_,
+            "signal_mask": self.signal_mask_,
+        }
+        arrays.update({k: np.asarray(v) for k, v in optional.items() if v is not None})
+        np.savez_compressed(path, **arrays)
+
+    @classmethod
+    def load(cls, path) -> IterativeNMF:
+        """A model saved by :meth:`save` (no pickle: plain arrays and JSON); it
+        transforms, ``result_`` is None."""
+        with np.load(path, allow_pickle=False) as f:
+            header = json.loads(str(f["header"]))
+            if header.get("model") != cls.__name__:
+                raise ValueError(
+                    f"{path} holds no {cls.__name__} (saved model: "
+                    f"{header.get('model')!r}); load it with its own class."
+                )
+            if header.get("format") != FORMAT:
+                raise ValueError(
+                    f"{path}: saved model format {header.get('format')!r}, this "
+                    f"version reads {FORMAT}."
+                )
+            model = cls(**header["params"])
+            model.components_ = f["components"]
+
+            def get(name):
+                return f[name] if name in f.files else None
+
+            model.scaling_offset_ = get("scaling_offset")
+            model.scaling_span_ = get("scaling_span")
+            model.signal_mask_ = get("signal_mask")
+        model.n_components_ = int(model.components_.shape[0])
+        model.n_features_in_ = int(header["n_features_in"])
+        model.merge_threshold_ = float(header["merge_threshold"])
+        model.reconstruction_err_ = float(header["reconstruction_err"])
+        model.detector_ = header["detector"]
+        model.history_ = [
+            dict(h, errors=np.asarray(h["errors"])) for h in header["history"]
+        ]
+        model.result_ = None
+        return model
+
+
 @one_progress_bar("Bragg NMF")
 @fill_docstring
 def bragg_nmf(
@@ -616,106 +1074,21 @@ def bragg_nmf(
     >>> regions.table.dtype.names[:4]
     ('region', 'component', 'n_pixels', 'area')
     """
-    from hyperspy.signal import BaseSignal
-
-    if not isinstance(s, BaseSignal):
-        raise TypeError(f"`bragg_nmf` needs a HyperSpy signal, got {type(s).__name__}.")
-    if s.axes_manager.navigation_dimension == 0:
-        raise ValueError(
-            "`bragg_nmf` needs at least one navigation axis (a scan of patterns)."
-        )
-    check_axis_calibration(s, "bragg_nmf")
-    if merge_threshold is None:
-        key = features if isinstance(features, str) else "signal"
-        merge_threshold = MERGE_THRESHOLDS.get(key, MERGE_THRESHOLDS["signal"])
-    _check_parameters(
-        n_components,
-        oversplit,
-        merge_threshold,
-        n_models,
-        max_iterations,
-        min_components,
-        screening_iter,
-    )
-    check_choice("scaling", scaling, ("minmax", None))
-    check_choice("linkage", linkage, LINKAGES)
-    nmf_kwargs = dict(nmf_kwargs or {})
-    for key in ("n_components", "init", "random_state"):
-        if key in nmf_kwargs:
-            raise ValueError(
-                f"`nmf_kwargs` may not set {key!r}: `bragg_nmf` sets it for every model."
-            )
-    nav_mask = check_navigation_mask(s, navigation_mask)
-    rng = as_random_state(random_state)
-
-    f = feature_signal(
-        s,
-        features,
-        feature_kwargs,
-        show_progressbar,
-        signal_mask=signal_mask,
-        navigation_mask=nav_mask,
-    )
-    X = feature_matrix(f, navigation_mask=nav_mask, show_progressbar=show_progressbar)
-    if scaling is None and (X < 0).any():
-        raise ValueError(
-            f"NMF needs non-negative features, but the minimum is {X.min():g}. Use "
-            "`scaling='minmax'` (shifts every feature to [0, 1]) or shift the features."
-        )
-    if X.shape[0] < 2:
-        raise ValueError(
-            f"`bragg_nmf` needs at least 2 unmasked patterns, got {X.shape[0]}."
-        )
-    X = scale_features(X, scaling)
-    if not X.any():
-        raise ValueError(
-            "All features are constant (zero after scaling): nothing to factorise."
-        )
-
-    elbow, ratio = None, None
-    if n_components is None:
-        elbow, ratio = estimate_n_components(X, random_state=rng.randint(2**31 - 1))
-        n_components = int(round(oversplit * elbow))
-        n_components = max(min(n_components, min(X.shape)), min_components)
-    W, H, history, corr = iterative_nmf(
-        X,
-        n_components,
+    model = IterativeNMF(
+        features=features,
+        feature_kwargs=feature_kwargs,
+        n_components=n_components,
+        oversplit=oversplit,
         merge_threshold=merge_threshold,
         n_models=n_models,
         max_iterations=max_iterations,
         min_components=min_components,
         screening_iter=screening_iter,
         linkage=linkage,
+        scaling=scaling,
         nmf_kwargs=nmf_kwargs,
-        random_state=rng,
-        show_progressbar=show_progressbar,
+        random_state=random_state,
     )
-    k = H.shape[0]
-    n_nav = int(np.prod(navigation_shape(s)))
-    weights = np.zeros((n_nav, k))
-    keep = slice(None) if nav_mask is None else ~nav_mask.ravel()
-    weights[keep] = W
-    patterns = _class_patterns(s, weights, nav_mask, show_progressbar)
-    W_full = weights.copy()
-    if nav_mask is not None:
-        W_full[nav_mask.ravel()] = np.nan
-    _write_learning_results(s, W_full, H, patterns, nav_mask)
-    if not return_info:
-        return None
-    return NMFResult(
-        maps=s.get_decomposition_loadings(),
-        components=_component_signal(f, H),
-        class_patterns=s.get_decomposition_factors(),
-        W=W_full,
-        H=H,
-        n_components=k,
-        initial_n_components=history[0]["n_components"],
-        elbow=elbow,
-        explained_variance_ratio=ratio,
-        history=history,
-        errors=history[-1]["errors"],
-        best_model=history[-1]["best_model"],
-        reconstruction_error=history[-1]["reconstruction_error"],
-        correlation=corr,
-        merge_threshold=float(merge_threshold),
-    )
+    # Fitted on `s` itself, not a view: its learning_results are the output.
+    model._fit(s, navigation_mask, signal_mask, show_progressbar, "bragg_nmf")
+    return model.result_ if return_info else None
