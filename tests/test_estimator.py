@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from conftest import pattern_scan, spot_lattice
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
 import hyperspy_manifold as hm
 from hyperspy_manifold.learn.estimator import NOVEL, ManifoldClustering
@@ -152,7 +153,7 @@ def test_sklearn_conventions(fitted):
 
 def test_unfitted_model_says_so(fitted):
     _, s, _ = fitted
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         ManifoldClustering().predict(s)
 
 

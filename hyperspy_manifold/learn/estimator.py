@@ -37,14 +37,16 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 
 from hyperspy_manifold import _progress
-from hyperspy_manifold._axes import navigation_shape
+from hyperspy_manifold._axes import detector_description, navigation_shape
 from hyperspy_manifold._checks import (
     check_choice,
     check_int,
     check_navigation_mask,
     check_pattern_signal,
+    check_same_detector,
     check_signal_mask,
 )
 from hyperspy_manifold._chunks import compute
@@ -133,16 +135,6 @@ def _stream_rows(F, rows: np.ndarray, show_progressbar):
             sel,
             as_features(np.asarray(block)[sel - start]),
         )
-
-
-def _detector(s) -> dict:
-    axes = s.axes_manager.signal_axes
-    units = [a.units if isinstance(a.units, str) else "" for a in axes]
-    return {
-        "shape": [int(a.size) for a in axes],
-        "scale": [float(a.scale) for a in axes],
-        "units": units,
-    }
 
 
 class ManifoldClustering(BaseEstimator):
@@ -251,28 +243,13 @@ class ManifoldClustering(BaseEstimator):
 
     def _check_fitted(self):
         if not hasattr(self, "reduced_"):
-            raise RuntimeError(
+            raise NotFittedError(
                 "This ManifoldClustering is not fitted yet: call fit(s) (or load a "
                 "saved model) first."
             )
 
     def _check_scan(self, s):
-        found = _detector(s)
-        known = self.detector_
-        if found["shape"] != known["shape"]:
-            raise ValueError(
-                f"The new scan's detector is {found['shape'][::-1]} pixels; the "
-                f"model was fitted on {known['shape'][::-1]}: bin or crop the scan "
-                "to the fitted detector (s.rebin, s.isig[...])."
-            )
-        scales_match = np.allclose(found["scale"], known["scale"], rtol=1e-6)
-        if not scales_match or found["units"] != known["units"]:
-            raise ValueError(
-                f"The new scan's detector calibration ({found['scale']} "
-                f"{found['units']}) differs from the fitted one ({known['scale']} "
-                f"{known['units']}): calibrate it the same way "
-                "(s.axes_manager.signal_axes[i].scale / .units) or refit."
-            )
+        check_same_detector(s, self.detector_)
 
     # --------------------------------------------------------------------- fit
 
@@ -522,7 +499,7 @@ class ManifoldClustering(BaseEstimator):
         )
         self._stats = stats  # the sums behind result_'s cluster means
         self.signal_mask_ = signal_mask
-        self.detector_ = _detector(s)
+        self.detector_ = detector_description(s)
         self.embedder_ = embedder
         self._set_reducer(embedder.scaler_, embedder.pca_)
         self.reduced_ = np.asarray(Z_fit, dtype=np.float64)
