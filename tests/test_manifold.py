@@ -552,3 +552,28 @@ def test_neighbour_placement_votes_like_the_classifier_and_interpolates():
     np.testing.assert_allclose(share, share_ref)
     # every new point lands among the fitted points of its cluster
     np.testing.assert_allclose(placed, 10 * centres[lab], atol=1.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_silhouette_equals_sklearn(seed):
+    """The one-matrix-product silhouette of the automatic partition is
+    scikit-learn's, also with singletons, noise labels and a subsample."""
+    from sklearn.metrics import silhouette_score
+
+    from hyperspy_manifold.learn.selection import MAX_SILHOUETTE, Silhouette
+
+    rng = np.random.default_rng(seed)
+    Z = rng.normal(size=(MAX_SILHOUETTE + 200, 4))
+    Z[:900] += 4
+    score = Silhouette(Z, np.random.default_rng(seed))
+    assert score.rows.size == MAX_SILHOUETTE
+    partitions = [
+        (Z[:, 0] > 2).astype(int),
+        rng.integers(0, 9, len(Z)),
+        np.where(Z[:, 1] > 0.5, -1, (Z[:, 0] > 2).astype(int)),
+        np.r_[np.zeros(len(Z) - 1, int), [7]],  # one singleton
+    ]
+    for labels in partitions:
+        expected = silhouette_score(score.D, labels[score.rows], metric="precomputed")
+        assert score(labels) == pytest.approx(expected, abs=1e-12)
+    assert score(np.zeros(len(Z), int)) == -1.0  # one cluster: no silhouette
