@@ -25,6 +25,17 @@ def default(signal, seed, true_k=None):
     return np.asarray(result.labels.data)
 
 
+def default_epochs200(signal, seed, true_k=None):
+    """The default pipeline with 200 UMAP epochs (UMAP's own above 10 000
+    patterns) at every size."""
+    import hyperspy_manifold as hm
+
+    result = hm.manifold_decomposition(
+        signal, random_state=seed, n_epochs=200, return_info=True
+    )
+    return np.asarray(result.labels.data)
+
+
 def _pca(X, seed, n_components=50):
     from sklearn.decomposition import PCA
 
@@ -132,6 +143,7 @@ BASELINES = ("raw_pca_kmeans_truek", "ewpc_pca_kmeans_truek", "ewpc_umap_hdbscan
 
 METHODS = {
     "default": default,
+    "default_epochs200": default_epochs200,
     "raw_pca_kmeans_truek": raw_pca_kmeans_truek,
     "ewpc_pca_kmeans_truek": ewpc_pca_kmeans_truek,
     "ewpc_umap_hdbscan_5pct": ewpc_umap_hdbscan_5pct,

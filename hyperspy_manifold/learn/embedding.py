@@ -46,6 +46,7 @@ class ManifoldEmbedder:
         bootstrap_neighbors,
         pca_seed=None,
         umap_seeds=None,
+        n_epochs=None,
     ):
         self.scaling = scaling
         self.pca_components = pca_components
@@ -58,6 +59,7 @@ class ManifoldEmbedder:
         self.bootstrap_neighbors = bootstrap_neighbors
         self.pca_seed = pca_seed
         self.umap_seeds = umap_seeds or [None] * (1 + n_bootstrap)
+        self.n_epochs = n_epochs
 
     def _umap(self, round_, init):
         import umap
@@ -73,6 +75,7 @@ class ManifoldEmbedder:
             min_dist=self.min_dist,
             metric=self.metric if round_ == 0 else "euclidean",
             init=init,
+            n_epochs=self.n_epochs,
             random_state=seed,
             transform_seed=42 if seed is None else seed,
             n_jobs=1 if seed is not None else -1,

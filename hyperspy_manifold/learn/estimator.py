@@ -143,7 +143,7 @@ class ManifoldClustering(BaseEstimator):
     Parameters
     ----------
     features, feature_kwargs, scaling, pca_components, n_neighbors, min_dist,
-    n_components, metric, n_bootstrap, bootstrap_init, bootstrap_neighbors,
+    n_components, metric, n_epochs, n_bootstrap, bootstrap_init, bootstrap_neighbors,
     algorithm, n_clusters, min_cluster_size, min_samples, k_range, n_runs,
     n_fit, random_state
         As in :func:`~hyperspy_manifold.manifold_decomposition` (same defaults).
@@ -186,6 +186,7 @@ class ManifoldClustering(BaseEstimator):
         min_dist=0.0,
         n_components=2,
         metric="euclidean",
+        n_epochs=None,
         n_bootstrap=0,
         bootstrap_init="embedding",
         bootstrap_neighbors=None,
@@ -208,6 +209,7 @@ class ManifoldClustering(BaseEstimator):
         self.min_dist = min_dist
         self.n_components = n_components
         self.metric = metric
+        self.n_epochs = n_epochs
         self.n_bootstrap = n_bootstrap
         self.bootstrap_init = bootstrap_init
         self.bootstrap_neighbors = bootstrap_neighbors
@@ -282,6 +284,7 @@ class ManifoldClustering(BaseEstimator):
                 "bootstrap_neighbors", self.bootstrap_neighbors, 2, allow_none=True
             ),
             "n_fit": check_int("n_fit", self.n_fit, 3, allow_none=True),
+            "n_epochs": check_int("n_epochs", self.n_epochs, 1, allow_none=True),
             "n_runs": check_int("n_runs", self.n_runs, 1),
             "min_samples": check_int(
                 "min_samples", self.min_samples, 1, allow_none=True
@@ -396,6 +399,7 @@ class ManifoldClustering(BaseEstimator):
                 bootstrap_neighbors,
                 seed_pca,
                 umap_seeds[r * (1 + n_bootstrap) : (r + 1) * (1 + n_bootstrap)],
+                p["n_epochs"],
             )
             for r in range(runs)
         ]
@@ -524,6 +528,7 @@ class ManifoldClustering(BaseEstimator):
             "min_dist": float(self.min_dist),
             "n_components": int(self.n_components),
             "metric": self.metric,
+            "n_epochs": self.n_epochs,
             "n_bootstrap": int(self.n_bootstrap),
             "bootstrap_init": self.bootstrap_init,
             "bootstrap_neighbors": int(bootstrap_neighbors)

@@ -42,6 +42,7 @@ def manifold_decomposition(
     min_dist: float = 0.0,
     n_components: int = 2,
     metric: str = "euclidean",
+    n_epochs: int | None = None,
     n_bootstrap: int = 0,
     bootstrap_init: str = "embedding",
     bootstrap_neighbors: int | None = None,
@@ -102,6 +103,9 @@ def manifold_decomposition(
         Embedding dimension (Li: 2).
     metric : str
         UMAP metric of the first round (bootstrap rounds are Euclidean).
+    n_epochs : int, optional
+        UMAP optimisation epochs of every run; default UMAP's own (500 below
+        10 000 fitted patterns, 200 above).
     n_bootstrap : int
         Graph bootstrapping rounds (Li et al.): UMAP re-run on the embedding this
         many times. Default 0: with the automatic choice judged in feature space
@@ -201,6 +205,7 @@ def manifold_decomposition(
         min_dist=min_dist,
         n_components=n_components,
         metric=metric,
+        n_epochs=n_epochs,
         n_bootstrap=n_bootstrap,
         bootstrap_init=bootstrap_init,
         bootstrap_neighbors=bootstrap_neighbors,

@@ -14,7 +14,7 @@ from conftest import values as _values
 import hyperspy_manifold as hm
 from hyperspy_manifold.kernels.polar import polar_operator, radial_variance
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def _coords(shape, center=None):

@@ -36,9 +36,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).parent / "artifacts"
+ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 DOCS_SCREENSHOT = (
-    Path(__file__).parents[1] / "docs" / "_static" / "report_screenshot.png"
+    Path(__file__).parents[2] / "docs" / "_static" / "report_screenshot.png"
 )
 MAX_DOCS_SCREENSHOT = 300_000  # bytes
 

@@ -260,7 +260,7 @@ RUNNER = textwrap.dedent(
     import os, sys, time
     from pathlib import Path
 
-    sys.path.insert(0, os.environ["TESTS"])
+    sys.path[:0] = os.environ["TESTS"].split(os.pathsep)
     import hyperspy_manifold as hm
     from hyperspy_manifold import cli, report
     from test_cli_reliability import fixed_labels
@@ -301,7 +301,9 @@ RUNNER = textwrap.dedent(
 def start(tmp_path, args, **env):
     script = tmp_path / "runner.py"
     script.write_text(RUNNER)
-    environ = dict(os.environ, TESTS=str(Path(__file__).parent))
+    environ = dict(
+        os.environ, TESTS=os.pathsep.join(str(p) for p in Path(__file__).parents[:2])
+    )
     environ.update({k: str(v) for k, v in env.items()})
     command = [sys.executable, str(script), *map(str, args)]
     return subprocess.Popen(
