@@ -10,7 +10,7 @@ import pytest
 from conftest import pattern_scan
 
 import hyperspy_manifold as hm
-from hyperspy_manifold.report import (
+from hyperspy_manifold.plot.report import (
     GRID_COLUMNS,
     direct_beam_mask,
     figure_cluster_means,

@@ -24,7 +24,7 @@ from hyperspy_manifold._axes import navigation_shape
 from hyperspy_manifold._checks import check_navigation_mask
 from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold._random import integer_seeds
-from hyperspy_manifold.learn.similarity import MASKED
+from hyperspy_manifold.learn._labels import MASKED
 
 
 def ward_tree(centroids: np.ndarray, sizes: np.ndarray) -> np.ndarray:
