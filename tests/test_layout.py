@@ -14,6 +14,7 @@ imports every layer, hyperspy included) is replaced by an empty package, so only
 the layer's own imports count.
 """
 
+import ast
 import json
 import os
 import subprocess
@@ -161,3 +162,43 @@ def test_checker_names_the_offending_module(tmp_path, bare):
     (package / "low" / "direct.py").write_text("")
     found = import_violations("layered.low", ["layered.high"], bare=bare, root=tmp_path)
     assert found == ["layered.low.indirect -> layered._helper -> layered.high"]
+
+
+#: Names of a convention and the one module that defines each.
+HOMES = {
+    "MASKED": "learn/_labels.py",
+    "NOISE": "learn/_labels.py",
+    "MASKED_COLOR": "plot/colours.py",
+    "NOISE_COLOR": "plot/colours.py",
+}
+
+
+def test_label_and_colour_conventions_have_one_home():
+    """The label values and their colours are assigned in one module each; every
+    other module imports them from there."""
+    package = ROOT / "hyperspy_manifold"
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        where = path.relative_to(package).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = (
+                    node.targets if isinstance(node, ast.Assign) else [node.target]
+                )
+                names = {t.id for t in targets if isinstance(t, ast.Name)}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                # an import from another module than the home is a second home
+                source = node.module.replace(".", "/") + ".py"
+                names = {
+                    alias.name
+                    for alias in node.names
+                    if not source.endswith(HOMES.get(alias.name, source))
+                }
+            else:
+                continue
+            found += [
+                f"{where}:{node.lineno} {name}"
+                for name in names & set(HOMES)
+                if where != HOMES[name]
+            ]
+    assert not found, "defined or imported outside their home:\n" + "\n".join(found)

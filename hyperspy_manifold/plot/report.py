@@ -12,8 +12,9 @@ then a rename, so an interrupted run never leaves a half-written result):
 * ``summary.json``: parameters, versions, timings and cluster sizes.
 
 Each figure is a function of this module (``figure_label_map``,
-``figure_embedding`` ...), as is :func:`figure_overview`, the figure of
-``ManifoldResult.plot``.
+``figure_embedding`` ...), as are :func:`figure_overview`, the figure of
+``ManifoldResult.plot``, and :func:`figure_dendrogram`, that of
+``Hierarchy.plot_dendrogram``.
 """
 
 from __future__ import annotations
@@ -184,6 +185,38 @@ def figure_overview(result, cmap: str = "tab10", point_size=None):
         )
     fig.tight_layout()
     return fig
+
+
+def figure_dendrogram(hierarchy, ax=None):
+    """``Hierarchy.plot_dendrogram``: the Ward tree of ``hierarchy`` as a
+    dendrogram (scipy), the automatic cut marked; on ``ax`` if given."""
+    import matplotlib.pyplot as plt
+    from scipy.cluster.hierarchy import dendrogram
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    n_leaves = hierarchy.n_leaves
+    # scipy counts leaves under a node; the tree's 4th column is patterns
+    counts = np.ones(n_leaves + len(hierarchy.tree))
+    tree = hierarchy.tree.copy()
+    for row, (a, b, _, _) in enumerate(tree):
+        counts[n_leaves + row] = counts[int(a)] + counts[int(b)]
+        tree[row, 3] = counts[n_leaves + row]
+    dendrogram(tree, ax=ax, no_labels=True, color_threshold=0)
+    k = hierarchy.n_clusters
+    if 1 < k <= len(hierarchy.tree):
+        low, high = hierarchy.tree[-k, 2], hierarchy.tree[-k + 1, 2]
+        ax.axhline(
+            0.5 * (low + high),
+            color="C3",
+            ls="--",
+            lw=1,
+            label=f"automatic cut: {k} clusters",
+        )
+        ax.legend(fontsize=8)
+    ax.set_xlabel(f"{n_leaves} k-means clusters")
+    ax.set_ylabel("Ward merge height")
+    return ax.figure
 
 
 #: Panels per row of the pattern grids (more clusters wrap onto further rows).
