@@ -1,4 +1,4 @@
-"""The self-contained HTML report (hyperspy_manifold.plot.html_report), also in a browser.
+"""The self-contained HTML report (plot/html_report.py), also in a browser.
 
 The browser test drives the system Chromium (``/usr/bin/chromium``, Debian package
 ``chromium``) through playwright; nothing is downloaded.  Screenshots go to

@@ -69,7 +69,9 @@ CHECKER = textwrap.dedent(
     top = os.path.join(args["root"], package)
     if args["bare"]:
         init = os.path.join(top, "__init__.py")
-        spec = importlib.machinery.ModuleSpec(package, None, origin=init, is_package=True)
+        spec = importlib.machinery.ModuleSpec(
+            package, None, origin=init, is_package=True
+        )
         spec.submodule_search_locations = [top]
         sys.modules[package] = importlib.util.module_from_spec(spec)
     folder = os.path.join(top, *args["layer"].split(".")[1:])

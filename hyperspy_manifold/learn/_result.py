@@ -165,8 +165,8 @@ class ManifoldResult:
         in the label map and shows their mean pattern; a click in the label map
         marks the position in the embedding and shows its pattern.  Without
         ``signal`` the cluster mean patterns stand in.  Returns the
-        :class:`~hyperspy_manifold.plot.explore.ManifoldExplorer`: keep a reference to
-        it while you use the figure.
+        :class:`~hyperspy_manifold.plot.explore.ManifoldExplorer`: keep a
+        reference to it while you use the figure.
         """
         from hyperspy_manifold.plot.explore import ManifoldExplorer
 
