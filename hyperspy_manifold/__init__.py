@@ -39,7 +39,6 @@ from hyperspy_manifold.learn.metrics import (
 from hyperspy_manifold.learn.nmf import IterativeNMF, bragg_nmf
 from hyperspy_manifold.learn.similarity import get_similarity_loadings
 from hyperspy_manifold.learn.spatial import separate_regions
-from hyperspy_manifold.report import save_results
 
 __version__ = "0.1.0"
 
@@ -76,3 +75,17 @@ __all__ = [
     "separate_regions",
     "tpr_per_grain",
 ]
+
+
+def __getattr__(name):
+    # what draws (hyperspy_manifold.plot) is imported on first use, so that
+    # clustering without figures imports no plotting code (tests/test_layout.py)
+    if name == "save_results":
+        from hyperspy_manifold.plot.report import save_results
+
+        return save_results
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"save_results"})

@@ -418,7 +418,7 @@ def run_pipeline(
 
     import hyperspy_manifold as hm
     from hyperspy_manifold import _progress
-    from hyperspy_manifold.report import FIGURES
+    from hyperspy_manifold.plot.report import FIGURES
 
     timings = {}
     n_patterns = int(np.prod(s.axes_manager.navigation_shape))
@@ -497,7 +497,7 @@ def run_pipeline(
     _say(quiet, "Writing the results ...")
     info = hm.save_results(result, out, similarity=similarity, summary=summary)
     if html:
-        from hyperspy_manifold.html_report import to_html
+        from hyperspy_manifold.plot.html_report import to_html
 
         _say(quiet, "Writing report.html ...")
         to_html(

@@ -26,9 +26,9 @@ from hyperspy.signals import LazySignal2D
 
 import hyperspy_manifold as hm
 from hyperspy_manifold import cli
+from hyperspy_manifold.learn._labels import MASKED
 from hyperspy_manifold.learn.manifold import ManifoldResult
 from hyperspy_manifold.learn.nmf import NMFResult
-from hyperspy_manifold.learn.similarity import MASKED
 
 DETECTOR = 16
 NAV = (3, 4)

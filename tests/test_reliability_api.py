@@ -15,7 +15,7 @@ from hyperspy_manifold.data import (
     ronchigram_scan,
     zone_axis_tilt_series,
 )
-from hyperspy_manifold.html_report import scatter_sample
+from hyperspy_manifold.plot.html_report import scatter_sample
 
 # --------------------------------------------------------------- random_state
 

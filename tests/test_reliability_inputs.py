@@ -20,7 +20,7 @@ from conftest import spot_lattice
 
 import hyperspy_manifold as hm
 from hyperspy_manifold.learn._features import FEATURE_NAMES, feature_signal
-from hyperspy_manifold.learn.similarity import MASKED
+from hyperspy_manifold.learn._labels import MASKED
 
 NAV = (3, 4)
 DETECTOR = 16
@@ -221,8 +221,7 @@ class TestLabelsBeyondZeroToK:
         assert hm.precision_any(CANONICAL, with_noise(CANONICAL, -5)) == 10 / 12
 
     def test_label_colours(self):
-        from hyperspy_manifold.explore import label_rgba
-        from hyperspy_manifold.learn._result import NOISE_COLOR
+        from hyperspy_manifold.plot.colours import NOISE_COLOR, label_rgba
 
         colours = label_rgba(with_noise(renamed("gaps"), -5))
         expected = label_rgba(with_noise(CANONICAL, -1))

@@ -6,11 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hyperspy_manifold.learn.similarity import MASKED, NOISE
-
-#: Colour of noise points and pixels (light grey) and of masked pixels (white).
-NOISE_COLOR = (0.75, 0.75, 0.75, 1.0)
-MASKED_COLOR = (1.0, 1.0, 1.0, 1.0)
+from hyperspy_manifold.learn._labels import NOISE
 
 
 @dataclass
@@ -169,23 +165,24 @@ class ManifoldResult:
         in the label map and shows their mean pattern; a click in the label map
         marks the position in the embedding and shows its pattern.  Without
         ``signal`` the cluster mean patterns stand in.  Returns the
-        :class:`~hyperspy_manifold.explore.ManifoldExplorer`: keep a reference to
-        it while you use the figure.
+        :class:`~hyperspy_manifold.plot.explore.ManifoldExplorer`: keep a
+        reference to it while you use the figure.
         """
-        from hyperspy_manifold.explore import ManifoldExplorer
+        from hyperspy_manifold.plot.explore import ManifoldExplorer
 
         return ManifoldExplorer(self, signal=signal, selector=selector, cmap=cmap)
 
     def to_html(self, path, **kwargs):
         """Write a self-contained interactive HTML report; see
-        :func:`hyperspy_manifold.html_report.to_html` for the keywords."""
-        from hyperspy_manifold.html_report import to_html
+        :func:`hyperspy_manifold.plot.html_report.to_html` for the keywords."""
+        from hyperspy_manifold.plot.html_report import to_html
 
         return to_html(self, path, **kwargs)
 
     def label_colors(self, cmap="tab10") -> np.ndarray:
-        """RGBA colour of every label value in ``labels`` (flattened)."""
-        from hyperspy_manifold.explore import label_rgba
+        """RGBA colour of every label value in ``labels`` (flattened); see
+        :mod:`hyperspy_manifold.plot.colours`."""
+        from hyperspy_manifold.plot.colours import label_rgba
 
         return label_rgba(self.labels, cmap).reshape(-1, 4)
 
@@ -194,52 +191,6 @@ class ManifoldResult:
 
         Noise is light grey, masked positions white.  Returns the matplotlib figure.
         """
-        import matplotlib.pyplot as plt
-        from matplotlib.lines import Line2D
+        from hyperspy_manifold.plot.report import figure_overview
 
-        from hyperspy_manifold.explore import show_label_map
-
-        lab = np.asarray(self.labels.data)
-        rgba = self.label_colors(cmap)
-        emb = np.asarray(self.embedding.data).reshape(lab.size, -1)
-        keep = lab.ravel() != MASKED
-        fig, (ax_e, ax_m) = plt.subplots(1, 2, figsize=(10, 4.5))
-        x = emb[keep, 0]
-        y = emb[keep, 1] if emb.shape[1] > 1 else np.zeros_like(x)
-        size = point_size or max(1.0, min(20.0, 4000.0 / max(keep.sum(), 1)))
-        ax_e.scatter(x, y, c=rgba[keep], s=size, linewidths=0)
-        ax_e.set_xlabel("UMAP 1")
-        ax_e.set_ylabel("UMAP 2" if emb.shape[1] > 1 else "")
-        ax_e.set_title("Embedding")
-        # a line scan is one row of pixels; beyond two navigation axes the outer
-        # ones are stacked as rows
-        image = rgba.reshape((-1,) + (lab.shape[-1:] or (1,)) + (4,))
-        show_label_map(ax_m, image, self.labels)
-        ax_m.set_title("Label map")
-        handles = []
-        colormap_n = self.n_clusters
-        if colormap_n <= 20:
-            import matplotlib
-
-            colormap = matplotlib.colormaps[cmap]
-            n = getattr(colormap, "N", 256)
-            handles = [
-                Line2D([], [], ls="", marker="s", color=colormap(i % n), label=name)
-                for i, name in enumerate(self.names)
-            ]
-        if (lab == NOISE).any():
-            handles.append(
-                Line2D([], [], ls="", marker="s", color=NOISE_COLOR, label="noise")
-            )
-        if (lab == MASKED).any():
-            handles.append(
-                Line2D(
-                    [], [], ls="", marker="s", mfc=MASKED_COLOR, mec="k", label="masked"
-                )
-            )
-        if handles:
-            ax_m.legend(
-                handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8
-            )
-        fig.tight_layout()
-        return fig
+        return figure_overview(self, cmap=cmap, point_size=point_size)

@@ -60,6 +60,7 @@ from hyperspy_manifold.learn._features import (
     feature_signal,
 )
 from hyperspy_manifold.learn._kscan import check_k_range
+from hyperspy_manifold.learn._labels import MASKED
 from hyperspy_manifold.learn._make_result import cluster_result, navigation_map
 from hyperspy_manifold.learn.clustering import (
     ALGORITHMS,
@@ -74,7 +75,7 @@ from hyperspy_manifold.learn.embedding import (
     default_n_neighbors,
 )
 from hyperspy_manifold.learn.selection import STRUCTURE_RATIO, choose_partition
-from hyperspy_manifold.learn.similarity import MASKED, rows_from_label_map
+from hyperspy_manifold.learn.similarity import rows_from_label_map
 
 #: Label of positions that match none of the fitted structures.
 NOVEL = -3

@@ -24,7 +24,7 @@ from hyperspy_manifold._axes import navigation_shape
 from hyperspy_manifold._checks import check_navigation_mask
 from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold._random import integer_seeds
-from hyperspy_manifold.learn.similarity import MASKED
+from hyperspy_manifold.learn._labels import MASKED
 
 
 def ward_tree(centroids: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -136,33 +136,11 @@ class Hierarchy:
         return navigation_map(self.signal, out.astype(np.int64), "Cluster labels")
 
     def plot_dendrogram(self, ax=None):
-        """The tree as a dendrogram (scipy), the automatic cut marked."""
-        import matplotlib.pyplot as plt
-        from scipy.cluster.hierarchy import dendrogram
+        """The tree as a dendrogram (scipy), the automatic cut marked; on ``ax``
+        if given.  Returns the matplotlib figure."""
+        from hyperspy_manifold.plot.report import figure_dendrogram
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 3.5))
-        # scipy counts leaves under a node; the tree's 4th column is patterns
-        counts = np.ones(self.n_leaves + len(self.tree))
-        tree = self.tree.copy()
-        for row, (a, b, _, _) in enumerate(tree):
-            counts[self.n_leaves + row] = counts[int(a)] + counts[int(b)]
-            tree[row, 3] = counts[self.n_leaves + row]
-        dendrogram(tree, ax=ax, no_labels=True, color_threshold=0)
-        k = self.n_clusters
-        if 1 < k <= len(self.tree):
-            low, high = self.tree[-k, 2], self.tree[-k + 1, 2] if k > 1 else 0
-            ax.axhline(
-                0.5 * (low + high),
-                color="C3",
-                ls="--",
-                lw=1,
-                label=f"automatic cut: {k} clusters",
-            )
-            ax.legend(fontsize=8)
-        ax.set_xlabel(f"{self.n_leaves} k-means clusters")
-        ax.set_ylabel("Ward merge height")
-        return ax.figure
+        return figure_dendrogram(self, ax=ax)
 
 
 @one_progress_bar("Hierarchical clustering")

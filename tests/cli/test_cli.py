@@ -10,7 +10,7 @@ import pytest
 from conftest import DATA
 
 from hyperspy_manifold import cli
-from hyperspy_manifold.report import FIGURES, GRID_COLUMNS
+from hyperspy_manifold.plot.report import FIGURES, GRID_COLUMNS
 
 #: The demo must recover the simulated grain map at least this well (issue 3 bar).
 DEMO_MIN_ARI = 0.85
@@ -83,7 +83,8 @@ def test_demo_figures_have_content(demo_run):
 
 
 def test_label_map_figure_pixels_match_labels():
-    from hyperspy_manifold.report import _label_colors, figure_label_map
+    from hyperspy_manifold.plot.colours import label_rgba
+    from hyperspy_manifold.plot.report import figure_label_map
 
     class Fake:
         pass
@@ -96,7 +97,7 @@ def test_label_map_figure_pixels_match_labels():
     fig.canvas.draw()
     rgba = np.asarray(fig.canvas.buffer_rgba()).astype(float) / 255
     ax = fig.axes[0]
-    colors = _label_colors(labels)
+    colors = label_rgba(labels)
     h = rgba.shape[0]
     for (row, col), value in np.ndenumerate(labels):
         x, y = ax.transData.transform((col, row))

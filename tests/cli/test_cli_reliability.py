@@ -30,7 +30,7 @@ from conftest import spot_lattice
 import hyperspy_manifold as hm
 from hyperspy_manifold import cli
 from hyperspy_manifold.learn.metrics import adjusted_rand
-from hyperspy_manifold.report import FIGURES
+from hyperspy_manifold.plot.report import FIGURES
 
 #: Navigation shape of the test scans: 72 patterns, enough for UMAP + HDBSCAN.
 NAV = (8, 9)

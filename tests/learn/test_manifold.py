@@ -13,6 +13,7 @@ from hyperspy_manifold.learn._kscan import (
     fit_count_decay,
     k_scan_signal,
 )
+from hyperspy_manifold.learn._labels import MASKED, NOISE
 from hyperspy_manifold.learn.manifold import ManifoldResult, manifold_decomposition
 from hyperspy_manifold.learn.selection import (
     candidate_partitions,
@@ -20,7 +21,7 @@ from hyperspy_manifold.learn.selection import (
     relabel_by_size,
     select_partition,
 )
-from hyperspy_manifold.learn.similarity import MASKED, NOISE, get_similarity_loadings
+from hyperspy_manifold.learn.similarity import get_similarity_loadings
 
 NAV = (20, 20)
 DET = (32, 32)

@@ -13,10 +13,10 @@ import pytest
 from conftest import pattern_scan, spot_lattice
 from sklearn.metrics import adjusted_rand_score
 
-from hyperspy_manifold.html_report import _tree_table, to_html
 from hyperspy_manifold.learn._labels import MASKED, NOISE
 from hyperspy_manifold.learn.manifold import cluster_result, manifold_decomposition
-from hyperspy_manifold.report import (
+from hyperspy_manifold.plot.html_report import _tree_table, to_html
+from hyperspy_manifold.plot.report import (
     figure_cluster_means,
     figure_label_map,
     save_results,

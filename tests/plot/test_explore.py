@@ -1,4 +1,4 @@
-"""The matplotlib explorer and its pure linking functions (hyperspy_manifold.explore)."""
+"""The matplotlib explorer and its pure linking functions (plot/explore.py)."""
 
 import dask.array as da
 import hyperspy.api as hs
@@ -8,18 +8,18 @@ import pytest
 from matplotlib.backend_bases import MouseEvent
 from matplotlib.path import Path
 
-from hyperspy_manifold.explore import (
+from hyperspy_manifold.learn._result import ManifoldResult
+from hyperspy_manifold.plot.colours import label_rgba
+from hyperspy_manifold.plot.explore import (
     ManifoldExplorer,
     cluster_mean_of_selection,
     highlight_image,
-    label_rgba,
     log_scale,
     mean_of_selection,
     navigation_extent,
     position_at,
     select_in_embedding,
 )
-from hyperspy_manifold.learn._result import ManifoldResult
 
 NAV = (6, 8)  # (ny, nx)
 DET = (5, 7)  # (ky, kx)

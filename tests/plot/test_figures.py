@@ -3,6 +3,7 @@ bars, a gamma scale, a grid layout, the direct beam masked in differences, a
 scale bar on line scans and a warning when the chosen k sits at a range edge."""
 
 import warnings
+from types import SimpleNamespace
 
 import hyperspy.api as hs
 import numpy as np
@@ -10,12 +11,21 @@ import pytest
 from conftest import pattern_scan
 
 import hyperspy_manifold as hm
-from hyperspy_manifold.report import (
+from hyperspy_manifold.learn._labels import MASKED, NOISE
+from hyperspy_manifold.plot.colours import (
+    LEGEND_MAX_CLUSTERS,
+    MASKED_COLOR,
+    NOISE_COLOR,
+    label_rgba,
+    legend_handles,
+)
+from hyperspy_manifold.plot.report import (
     GRID_COLUMNS,
     direct_beam_mask,
     figure_cluster_means,
     figure_k_scan,
     figure_label_map,
+    figure_overview,
     figure_similarity,
     k_at_edge,
 )
@@ -164,3 +174,42 @@ def test_k_scan_figure_warns_at_the_upper_edge():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         figure_k_scan(_KScanResult(10))
+
+
+def _labelled(labels):
+    """A result holding a label map, a 2D embedding and no tree."""
+    labels = np.asarray(labels)
+    result = SimpleNamespace(
+        labels=hs.signals.Signal2D(labels),
+        embedding=hs.signals.Signal1D(
+            np.random.default_rng(0).random(labels.shape + (2,))
+        ),
+        n_clusters=int(labels.max()) + 1,
+        tree=None,
+    )
+    return result
+
+
+def test_label_map_and_plot_legends_name_the_same_colours():
+    import matplotlib.pyplot as plt
+
+    result = _labelled([[0, 0, 1, 1], [-1, 1, 0, -2]])
+    expected = label_rgba(np.array([0, 1, NOISE, MASKED]))
+    for fig, panel in ((figure_label_map(result), 0), (figure_overview(result), 1)):
+        legend = fig.axes[panel].get_legend()
+        assert [t.get_text() for t in legend.get_texts()] == [
+            "0",
+            "1",
+            "noise",
+            "masked",
+        ]
+        colours = [h.get_facecolor() for h in legend.legend_handles]
+        np.testing.assert_allclose(colours, expected)
+        plt.close(fig)
+    assert tuple(expected[2]) == NOISE_COLOR and tuple(expected[3]) == MASKED_COLOR
+
+
+def test_legend_names_the_first_clusters_of_a_fine_clustering():
+    result = _labelled(np.arange(30).reshape(5, 6))
+    names = [h.get_label() for h in legend_handles(result)]
+    assert names == [str(i) for i in range(LEGEND_MAX_CLUSTERS)]

@@ -1,4 +1,4 @@
-"""The self-contained HTML report (hyperspy_manifold.html_report), also in a browser.
+"""The self-contained HTML report (plot/html_report.py), also in a browser.
 
 The browser test drives the system Chromium (``/usr/bin/chromium``, Debian package
 ``chromium``) through playwright; nothing is downloaded.  Screenshots go to
@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 
 from hyperspy_manifold.data import polycrystalline_film
-from hyperspy_manifold.html_report import flatten_summary, scatter_sample, shrink
 from hyperspy_manifold.learn.manifold import manifold_decomposition
 from hyperspy_manifold.learn.similarity import get_similarity_loadings
-from hyperspy_manifold.report import save_results
+from hyperspy_manifold.plot.html_report import flatten_summary, scatter_sample, shrink
+from hyperspy_manifold.plot.report import save_results
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without these flags Chromium hangs trying to reach the network.

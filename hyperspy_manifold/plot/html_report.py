@@ -13,7 +13,7 @@ beside the data.  It shows:
 * similarity loadings (Li et al. 2019, Fig. 4), when given;
 * the k-scan behind an automatic ``min_cluster_size`` with its fitted decay;
 * a parameter and provenance table made from the same ``summary`` dict that
-  :func:`~hyperspy_manifold.report.save_results` writes to ``summary.json``
+  :func:`~hyperspy_manifold.plot.report.save_results` writes to ``summary.json``
   (also embedded verbatim as JSON, ``<script id="summary-json">``).
 
 Above ``max_points`` unmasked positions the scatter shows a seeded random sample
@@ -30,17 +30,17 @@ import numpy as np
 
 from hyperspy_manifold._checks import check_int
 from hyperspy_manifold._random import as_generator
-from hyperspy_manifold.explore import (
+from hyperspy_manifold.learn._labels import MASKED, NOISE
+from hyperspy_manifold.learn._subcluster import cluster_names
+from hyperspy_manifold.plot.colours import label_rgba
+from hyperspy_manifold.plot.explore import (
     axis_label,
     axis_units,
     data_of,
     embedding_points,
-    label_rgba,
     log_scale,
     scan_labels,
 )
-from hyperspy_manifold.learn._subcluster import cluster_names
-from hyperspy_manifold.learn.similarity import MASKED, NOISE
 
 #: Largest side of a detector image in the page (bigger patterns are binned).
 MAX_PATTERN_SIZE = 128
@@ -261,7 +261,7 @@ def _image_figure(image, extent, title, palette, low=None, high=None, size=190):
 def _extent(axes, factor=1):
     """``(x0, x1, y1, y0)`` of an image on calibrated ``axes`` binned by ``factor``.
 
-    Like :func:`~hyperspy_manifold.explore.navigation_extent`, less the edge
+    Like :func:`~hyperspy_manifold.plot.explore.navigation_extent`, less the edge
     pixels :func:`shrink` drops; one axis (a line scan) gives a row of height 1.
     """
     ax_x = axes[0]
@@ -665,7 +665,7 @@ def to_html(
     similarity : BaseSignal, optional
         From :func:`~hyperspy_manifold.get_similarity_loadings`.
     summary : dict, optional
-        The dict returned by :func:`~hyperspy_manifold.report.save_results` (the
+        The dict returned by :func:`~hyperspy_manifold.plot.report.save_results` (the
         content of ``summary.json``), shown as the provenance table so page and
         file agree.  Default: the parameters and package versions.
     max_points : int
@@ -686,7 +686,7 @@ def to_html(
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
 
-    from hyperspy_manifold.report import _atomic_write, _jsonable, versions
+    from hyperspy_manifold.plot.report import _atomic_write, _jsonable, versions
 
     max_points = check_int("max_points", max_points, 1)
     labels = scan_labels(result, signal, "`to_html` reports")

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hyperspy_manifold.learn._labels import canonical_labels
-from hyperspy_manifold.learn.similarity import MASKED, NOISE
+from hyperspy_manifold.learn._labels import MASKED, NOISE
+from hyperspy_manifold.plot.colours import label_rgba
 
 #: Fraction of the colour kept by positions outside a selection.
 FADE = 0.25
@@ -182,23 +182,6 @@ def navigation_extent(labels) -> tuple[float, float, float, float]:
         return (x0, x1, 0.5, -0.5)
     ax_y = axes[1]
     return (x0, x1, ax_y.axis[-1] + ax_y.scale / 2, ax_y.axis[0] - ax_y.scale / 2)
-
-
-def label_rgba(labels, cmap: str = "tab10") -> np.ndarray:
-    """RGBA of every label: clusters from ``cmap`` (the i-th smallest id gets
-    colour i), noise (any negative label but -2) grey, masked (-2) white."""
-    import matplotlib
-
-    from hyperspy_manifold.learn._result import MASKED_COLOR, NOISE_COLOR
-
-    lab, _ = canonical_labels(data_of(labels))
-    colormap = matplotlib.colormaps[cmap]
-    rgba = np.empty(lab.shape + (4,))
-    rgba[:] = MASKED_COLOR
-    rgba[lab == NOISE] = NOISE_COLOR
-    members = lab >= 0
-    rgba[members] = colormap(lab[members] % getattr(colormap, "N", 256))
-    return rgba
 
 
 def fade(rgba: np.ndarray, keep: np.ndarray | None, amount: float = FADE):

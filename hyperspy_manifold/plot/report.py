@@ -10,6 +10,11 @@ then a rename, so an interrupted run never leaves a half-written result):
   label, cluster mean patterns and mean minus global mean, similarity loadings,
   the k-scan with its fitted decay;
 * ``summary.json``: parameters, versions, timings and cluster sizes.
+
+Each figure is a function of this module (``figure_label_map``,
+``figure_embedding`` ...), as are :func:`figure_overview`, the figure of
+``ManifoldResult.plot``, and :func:`figure_dendrogram`, that of
+``Hierarchy.plot_dendrogram``.
 """
 
 from __future__ import annotations
@@ -23,9 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from hyperspy_manifold.explore import label_rgba as _label_colors
+from hyperspy_manifold.learn._labels import MASKED, NOISE
 from hyperspy_manifold.learn._subcluster import cluster_names
-from hyperspy_manifold.learn.similarity import MASKED, NOISE
+from hyperspy_manifold.plot.colours import label_rgba, legend_handles
+from hyperspy_manifold.plot.explore import (
+    _pattern_extent,
+    axis_label,
+    navigation_extent,
+    show_label_map,
+)
 
 FIGURES = (
     "labels.png",
@@ -109,28 +120,21 @@ def _nav_image(signal) -> np.ndarray:
 
 def figure_label_map(result):
     import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
 
     labels = _nav_image(result.labels).astype(int)
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
-    ax.imshow(_label_colors(labels), interpolation="nearest")
+    ax.imshow(label_rgba(labels), interpolation="nearest")
     ax.set_axis_off()
     axes = result.labels.axes_manager.signal_axes
     _scale_bar(ax, axes[0], labels.shape[-1])
     ax.set_title(f"Label map ({result.n_clusters} clusters)")
-    import matplotlib
-
-    colormap = matplotlib.colormaps["tab10"]
     # hierarchical names ("2.1") after ManifoldResult.subcluster
-    handles = [
-        Patch(color=colormap(i % colormap.N), label=name)
-        for i, name in enumerate(cluster_names(result))
-    ][:20]
-    if (labels == NOISE).any():
-        handles.append(Patch(color=(0.75, 0.75, 0.75), label="noise"))
-    if (labels == MASKED).any():
-        handles.append(Patch(facecolor="white", edgecolor="k", label="masked"))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    ax.legend(
+        handles=legend_handles(result),
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1),
+        fontsize=8,
+    )
     fig.tight_layout()
     return fig
 
@@ -144,12 +148,75 @@ def figure_embedding(result):
     fig, ax = plt.subplots(figsize=(5, 4.5))
     y = emb[keep, 1] if emb.shape[1] > 1 else np.zeros(keep.sum())
     size = max(1.0, min(20.0, 4000.0 / max(keep.sum(), 1)))
-    ax.scatter(emb[keep, 0], y, c=_label_colors(labels[keep]), s=size, linewidths=0)
+    ax.scatter(emb[keep, 0], y, c=label_rgba(labels[keep]), s=size, linewidths=0)
     ax.set_xlabel("component 1")
     ax.set_ylabel("component 2")
     ax.set_title("Embedding coloured by cluster")
     fig.tight_layout()
     return fig
+
+
+def figure_overview(result, cmap: str = "tab10", point_size=None):
+    """``ManifoldResult.plot``: the embedding coloured by cluster beside the label
+    map on its calibrated scan axes, one legend naming the colours."""
+    import matplotlib.pyplot as plt
+
+    labels = np.asarray(result.labels.data)
+    rgba = label_rgba(labels, cmap).reshape(-1, 4)
+    emb = np.asarray(result.embedding.data).reshape(labels.size, -1)
+    keep = labels.ravel() != MASKED
+    fig, (ax_e, ax_m) = plt.subplots(1, 2, figsize=(10, 4.5))
+    x = emb[keep, 0]
+    y = emb[keep, 1] if emb.shape[1] > 1 else np.zeros_like(x)
+    size = point_size or max(1.0, min(20.0, 4000.0 / max(keep.sum(), 1)))
+    ax_e.scatter(x, y, c=rgba[keep], s=size, linewidths=0)
+    ax_e.set_xlabel("UMAP 1")
+    ax_e.set_ylabel("UMAP 2" if emb.shape[1] > 1 else "")
+    ax_e.set_title("Embedding")
+    # a line scan is one row of pixels; beyond two navigation axes the outer
+    # ones are stacked as rows
+    image = rgba.reshape((-1,) + (labels.shape[-1:] or (1,)) + (4,))
+    show_label_map(ax_m, image, result.labels)
+    ax_m.set_title("Label map")
+    handles = legend_handles(result, cmap)
+    if handles:
+        ax_m.legend(
+            handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8
+        )
+    fig.tight_layout()
+    return fig
+
+
+def figure_dendrogram(hierarchy, ax=None):
+    """``Hierarchy.plot_dendrogram``: the Ward tree of ``hierarchy`` as a
+    dendrogram (scipy), the automatic cut marked; on ``ax`` if given."""
+    import matplotlib.pyplot as plt
+    from scipy.cluster.hierarchy import dendrogram
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    n_leaves = hierarchy.n_leaves
+    # scipy counts leaves under a node; the tree's 4th column is patterns
+    counts = np.ones(n_leaves + len(hierarchy.tree))
+    tree = hierarchy.tree.copy()
+    for row, (a, b, _, _) in enumerate(tree):
+        counts[n_leaves + row] = counts[int(a)] + counts[int(b)]
+        tree[row, 3] = counts[n_leaves + row]
+    dendrogram(tree, ax=ax, no_labels=True, color_threshold=0)
+    k = hierarchy.n_clusters
+    if 1 < k <= len(hierarchy.tree):
+        low, high = hierarchy.tree[-k, 2], hierarchy.tree[-k + 1, 2]
+        ax.axhline(
+            0.5 * (low + high),
+            color="C3",
+            ls="--",
+            lw=1,
+            label=f"automatic cut: {k} clusters",
+        )
+        ax.legend(fontsize=8)
+    ax.set_xlabel(f"{n_leaves} k-means clusters")
+    ax.set_ylabel("Ward merge height")
+    return ax.figure
 
 
 #: Panels per row of the pattern grids (more clusters wrap onto further rows).
@@ -161,8 +228,6 @@ MEAN_GAMMA = 0.3
 
 def _signal_extent(signal):
     """``imshow`` extent and axis labels of the two signal axes (calibrated)."""
-    from hyperspy_manifold.explore import _pattern_extent, axis_label
-
     axes = signal.axes_manager.signal_axes
     if len(axes) != 2:
         return None, ("", "")
@@ -291,8 +356,6 @@ def figure_cluster_means(result):
 def figure_similarity(result, similarity):
     """Similarity maps of every cluster on the calibrated scan, one colour bar."""
     from matplotlib.colors import Normalize
-
-    from hyperspy_manifold.explore import axis_label, navigation_extent
 
     data = np.asarray(similarity.data, dtype=float)
     if data.ndim == 1:
