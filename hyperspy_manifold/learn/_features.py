@@ -191,7 +191,7 @@ class OneReadCepstrum:
         # every graph below reads the same dask array: eager data is wrapped once
         self.s = s if s._lazy else _lazy_copy(s, pattern_stack(s))
         self.positions = positions
-        self.stack_chunks = pattern_stack(self.s).chunks[:-2]
+        self.stack_chunks = self.s.data.chunks[:-2]  # navigation chunks
         self.extrema = chunk_extrema(self.s, kwargs.get("signal_mask"))
         #: the dataset's minimum, once the features were computed
         self.minimum = None
