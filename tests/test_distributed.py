@@ -298,3 +298,23 @@ def test_large_enough_chunks_under_a_client_do_not_warn(client):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         hm.get_cepstrum(s, lazy_output=True, show_progressbar=False)
+
+
+def test_cepstrum_features_from_one_read_under_client(client, scan):
+    """The features and their global minimum from one read on the workers
+    (the chunks above the global minimum transformed again) equal the two-pass
+    answer of the threaded scheduler."""
+    from hyperspy_manifold import _progress
+    from hyperspy_manifold.learn._features import feature_matrix, feature_signal
+
+    above = np.zeros((6, 5, 1, 1), np.uint16)
+    above[:4, :3] = 7  # the first of the four chunks: its own minimum is 7
+    s = scan._deepcopy_with_new_data(scan.data + above)
+    with _progress.count_data_reads() as counter:
+        X = feature_matrix(feature_signal(s, "cepstrum"), show_progressbar=False)
+    assert counter.reads == pytest.approx(1.25)
+    with threaded():
+        expected = hm.get_cepstrum(s).get_ring_features(
+            3, 8, in_pixels=True, lazy_output=False
+        )
+    assert_same(X, expected.data.reshape(X.shape))

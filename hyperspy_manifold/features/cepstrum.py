@@ -11,6 +11,7 @@ from __future__ import annotations
 import numbers
 import warnings
 
+import dask.array as da
 import numpy as np
 
 from hyperspy_manifold._axes import detector_shape, real_space_units
@@ -28,6 +29,7 @@ from hyperspy_manifold.kernels.cepstrum import (
     WINDOWS,
     cepstrum,
     cepstrum_window,
+    stack_extrema,
 )
 
 
@@ -114,14 +116,9 @@ def get_cepstrum(
     >>> c
     <Cepstrum2D, title: Cepstrum, dimensions: (3, 2|32, 32)>
     """
-    check_pattern_signal(s, "get_cepstrum", require_navigation=False)
-    check_choice("window", window, WINDOWS)
-    if not (isinstance(epsilon, numbers.Real) and epsilon > 0):
-        raise ValueError(f"`epsilon` must be a number > 0, got {epsilon!r}.")
-    mask = check_signal_mask(s, signal_mask)
-    shape = detector_shape(s)
+    mask = _check_arguments(s, window, minimum, epsilon, signal_mask)
     if isinstance(minimum, str):
-        check_choice("minimum", minimum, ("global", "pattern"))
+        minimum_value = None
         if minimum == "global":
             data = pattern_stack(s)
             if mask is not None:
@@ -129,21 +126,55 @@ def get_cepstrum(
                 # flattened detector (whole in every chunk)
                 data = data.reshape(data.shape[:-2] + (-1,))
                 data = data[..., np.flatnonzero(~mask.ravel())]
-            minimum_value, maximum_value = compute(
-                (data.min(), data.max()), show_progressbar
+            minimum_value = global_minimum(
+                *compute((data.min(), data.max()), show_progressbar), epsilon
             )
-            if not np.isfinite([minimum_value, maximum_value]).all():
-                raise ValueError(NON_FINITE_MESSAGE)
-            minimum_value = float(minimum_value)
-            _check_epsilon_scale(float(maximum_value) - minimum_value, epsilon)
-        else:
-            minimum_value = None
-    elif isinstance(minimum, numbers.Real) and np.isfinite(minimum):
-        minimum_value = float(minimum)
     else:
+        minimum_value = float(minimum)
+    return _cepstrum_signal(
+        s,
+        minimum_value,
+        window,
+        minimum,
+        epsilon,
+        power,
+        mask,
+        lazy_output,
+        show_progressbar,
+    )
+
+
+def _check_arguments(s, window, minimum, epsilon, signal_mask):
+    """Check the arguments of :func:`get_cepstrum`; returns the detector mask."""
+    check_pattern_signal(s, "get_cepstrum", require_navigation=False)
+    check_choice("window", window, WINDOWS)
+    if not (isinstance(epsilon, numbers.Real) and epsilon > 0):
+        raise ValueError(f"`epsilon` must be a number > 0, got {epsilon!r}.")
+    mask = check_signal_mask(s, signal_mask)
+    if isinstance(minimum, str):
+        check_choice("minimum", minimum, ("global", "pattern"))
+    elif not (isinstance(minimum, numbers.Real) and np.isfinite(minimum)):
         raise ValueError(
             f"`minimum` must be 'global', 'pattern' or a finite number, got {minimum!r}."
         )
+    return mask
+
+
+def _cepstrum_signal(
+    s,
+    minimum_value,
+    window,
+    minimum,
+    epsilon,
+    power,
+    mask,
+    lazy_output,
+    show_progressbar,
+):
+    """The cepstrum signal of checked arguments, with the offset ``minimum_value``:
+    a number, None (each pattern's minimum), ``"chunk"`` (each navigation
+    chunk's) or a lazy dask scalar."""
+    shape = detector_shape(s)
     kernel_kwargs = dict(
         window=cepstrum_window(shape, window),
         minimum=minimum_value,
@@ -157,11 +188,15 @@ def get_cepstrum(
     data = map_patterns(s, cepstrum, shape, np.float32, kernel_kwargs)
     ax_x, ax_y = s.axes_manager.signal_axes
     axes = [quefrency_axis(ax_y, "qy"), quefrency_axis(ax_x, "qx")]
+    if minimum_value is None:
+        minimum_value = "pattern"
+    elif not isinstance(minimum_value, (float, str)):
+        minimum_value = "global"  # computed with the patterns (see OneReadCepstrum)
     parameters = {
         "_node": "cepstrum",
         "window": str(window),
         "minimum": minimum if isinstance(minimum, str) else float(minimum),
-        "minimum_value": minimum_value if minimum_value is not None else "pattern",
+        "minimum_value": minimum_value,
         "epsilon": float(epsilon),
         "power": bool(power),
         "masked_pixels": int(mask.sum()) if mask is not None else 0,
@@ -175,6 +210,56 @@ def get_cepstrum(
         parameters,
         lazy_output=lazy_output,
         show_progressbar=show_progressbar,
+    )
+
+
+def global_minimum(minimum, maximum, epsilon) -> float:
+    """The data's ``minimum`` as a float, after checking that the extrema are
+    finite and that ``epsilon`` does not dwarf the intensity range."""
+    if not np.isfinite([minimum, maximum]).all():
+        raise ValueError(NON_FINITE_MESSAGE)
+    _check_epsilon_scale(float(maximum) - float(minimum), epsilon)
+    return float(minimum)
+
+
+def chunk_extrema(s, signal_mask=None):
+    """Lazy ``(minimum, maximum)`` of the included pixels of every navigation
+    chunk of ``s``: shape ``(*chunk grid, 1, 2)``, float64."""
+    data = pattern_stack(s)
+    nav = data.chunks[:-2]
+    return da.map_blocks(
+        _block_extrema,
+        data,
+        mask=signal_mask,
+        chunks=tuple((1,) * len(c) for c in nav) + ((1,), (2,)),
+        dtype=np.float64,
+    )
+
+
+def _block_extrema(block, mask):
+    extrema = np.asarray(stack_extrema(block, mask), dtype=np.float64)
+    return extrema.reshape((1,) * (block.ndim - 1) + (2,))
+
+
+def one_read_cepstrum(
+    s,
+    minimum_value,
+    window="hann",
+    minimum="global",
+    epsilon=0.1,
+    power=False,
+    signal_mask=None,
+):
+    """Lazy ``get_cepstrum(s, ...)`` with ``minimum="global"`` and its value
+    given: a number, ``"chunk"`` (each navigation chunk's own minimum: the
+    global one where the chunk holds it) or a lazy dask scalar.  For
+    :class:`~hyperspy_manifold.learn._features.OneReadCepstrum`, which reads
+    the data once for the features and their global minimum."""
+    mask = _check_arguments(s, window, minimum, epsilon, signal_mask)
+    if minimum != "global":
+        raise ValueError(f"`minimum` must be 'global' here, got {minimum!r}.")
+    return _cepstrum_signal(
+        s, minimum_value, window, minimum, epsilon, power, mask, True, False
     )
 
 

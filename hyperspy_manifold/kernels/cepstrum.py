@@ -108,7 +108,10 @@ def cepstrum(
     window
         ``(ky, kx)`` apodisation window (see :func:`cepstrum_window`) or None.
     minimum
-        Offset ``m``; None uses each pattern's own minimum.
+        Offset ``m``; None uses each pattern's own minimum, ``"chunk"`` the
+        minimum of the included pixels of the whole stack (one navigation chunk:
+        the dataset's minimum where the chunk holds it, see
+        :func:`stack_extrema`).
     epsilon
         Added after subtracting ``m``; must be > 0.
     power
@@ -121,9 +124,9 @@ def cepstrum(
         the mean of the log-intensity of the included pixels of the same pattern.
     clip
         Raise ``I - m + eps`` to at least ``eps`` before the logarithm (needed when
-        a given ``minimum`` may lie above some pixels).  Default: when ``minimum``
-        is given or ``mask`` is; False skips the pass for a ``minimum`` known to
-        be the minimum of the data.
+        a given ``minimum`` may lie above some pixels).  Default: when a number
+        ``minimum`` is given or ``mask`` is; False skips the pass for a
+        ``minimum`` known to be the minimum of the data.
 
     Returns
     -------
@@ -131,6 +134,15 @@ def cepstrum(
         float32 cepstra.
     """
     patterns = np.asarray(patterns)
+    if isinstance(minimum, str):
+        if minimum != "chunk":
+            raise ValueError(
+                f"`minimum` must be a number, 'chunk' or None, got {minimum!r}."
+            )
+        if clip is None:  # nothing in the stack lies below its own minimum
+            clip = mask is not None
+        # float(), as a given global minimum is: the same offset bit for bit
+        minimum = float(_included(patterns, mask).min()) if patterns.size else None
     if clip is None:
         clip = minimum is not None or mask is not None
     lead, (ky, kx) = patterns.shape[:-2], patterns.shape[-2:]
@@ -163,6 +175,18 @@ def cepstrum(
             clip,
         )
     return out.reshape(lead + out.shape[1:])
+
+
+def stack_extrema(patterns: np.ndarray, mask: np.ndarray | None = None):
+    """``(minimum, maximum)`` of the included pixels (``mask`` True = excluded)
+    of a stack ``(..., ky, kx)``, in its dtype (NaN when a pixel is NaN)."""
+    included = _included(np.asarray(patterns), mask)
+    return included.min(), included.max()
+
+
+def _included(patterns: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """The pixels of ``patterns`` outside ``mask`` (all of them without one)."""
+    return patterns if mask is None else patterns[..., ~mask]
 
 
 def _cepstrum_batch(

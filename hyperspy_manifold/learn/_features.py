@@ -96,32 +96,35 @@ def feature_signal(
         kwargs["signal_mask"] = mask
     if features == "raw":
         return s
-    if navigation_mask is None or not np.asarray(navigation_mask).any():
-        return _transform(s, features, kwargs, show_progressbar)
-    positions = np.asarray(navigation_mask, dtype=bool)
-    if features == "bright_field":
-        # the disk radius comes from the mean of the included patterns
-        kwargs.setdefault("navigation_mask", positions)
-    f = _transform(_with_stand_ins(s, positions), features, kwargs, show_progressbar)
-    data = da.asarray(f.data)
-    excluded = positions.reshape(positions.shape + (1,) * (data.ndim - positions.ndim))
-    f.data = da.where(excluded, np.nan, data).astype(data.dtype)
+    positions = None
+    if navigation_mask is not None and np.asarray(navigation_mask).any():
+        positions = np.asarray(navigation_mask, dtype=bool)
+        if features == "bright_field":
+            # the disk radius comes from the mean of the included patterns
+            kwargs.setdefault("navigation_mask", positions)
+        s = _with_stand_ins(s, positions)
+    if OneReadCepstrum.applies(s, features, kwargs):
+        return OneReadCepstrum(s, kwargs, positions).signal
+    f = _transform(s, features, kwargs, show_progressbar)
+    if positions is not None:
+        f.data = _excluded_as_nan(f.data, positions)
     return f
 
 
-def _with_stand_ins(s, mask: np.ndarray):
-    """Lazy copy of ``s`` whose excluded patterns are the first included one."""
+def _excluded_as_nan(data, positions: np.ndarray) -> da.Array:
+    """``data`` (navigation shape first) with NaN at the excluded ``positions``."""
+    data = da.asarray(data)
+    excluded = positions.reshape(positions.shape + (1,) * (data.ndim - positions.ndim))
+    return da.where(excluded, np.nan, data).astype(data.dtype)
+
+
+def _lazy_copy(s, data):
+    """Lazy signal with the axes and metadata of ``s`` and the dask ``data``."""
     from hyperspy.io import dict2signal
 
-    data = pattern_stack(s)
-    first = np.unravel_index(int(np.flatnonzero(~mask.ravel())[0]), mask.shape)
-    excluded = da.from_array(
-        mask[..., None, None], chunks=data.chunks[: mask.ndim] + ((1,), (1,))
-    )
-    filled = da.where(excluded, data[first], data)
     return dict2signal(
         {
-            "data": filled,
+            "data": data,
             "axes": [ax.get_axis_dictionary() for ax in s.axes_manager._axes],
             "metadata": s.metadata.as_dictionary(),
         },
@@ -129,15 +132,139 @@ def _with_stand_ins(s, mask: np.ndarray):
     )
 
 
+def _with_stand_ins(s, mask: np.ndarray):
+    """Lazy copy of ``s`` whose excluded patterns are the first included one."""
+    data = pattern_stack(s)
+    first = np.unravel_index(int(np.flatnonzero(~mask.ravel())[0]), mask.shape)
+    excluded = da.from_array(
+        mask[..., None, None], chunks=data.chunks[: mask.ndim] + ((1,), (1,))
+    )
+    return _lazy_copy(s, da.where(excluded, data[first], data))
+
+
+def _ring_arguments(s, kwargs: dict):
+    """``(inner, outer, sqrt)`` of the cepstrum ring, taken out of ``kwargs``."""
+    ky, kx = s.data.shape[-2:]
+    inner = kwargs.pop("inner", CEPSTRUM_RING_PIXELS[0])
+    outer = kwargs.pop("outer", None) or max(min(ky, kx) // 4, inner + 2)
+    return inner, outer, kwargs.pop("sqrt", False)
+
+
+class OneReadCepstrum:
+    """Cepstrum ring features with the dataset's global minimum (Padgett's
+    ``log(I - m + epsilon)``, ``minimum="global"``) from one read of the data.
+
+    :func:`~hyperspy_manifold.features.cepstrum.get_cepstrum` reads the whole
+    scan for ``m`` before it transforms any pattern: two passes.  Here every
+    navigation chunk is transformed with its own minimum while the same compute
+    (the same read tasks, so each chunk is read once) takes the minimum and
+    maximum of every chunk.  ``m`` is the smallest chunk minimum, so the chunks
+    that hold it are exact already; only the others are transformed again with
+    ``m`` (a second read of just those chunks).  On counting detectors nearly
+    every chunk holds a 0: one read; at worst, the two passes of before.
+
+    :func:`feature_signal` returns :attr:`signal`, whose lazy data take ``m``
+    from a reduction in their own graph (exact, but computing it directly holds
+    every chunk in memory until ``m`` is known); :func:`feature_rows` computes
+    its rows the one-read way and then gives it the plain graph with ``m``.
+    """
+
+    @staticmethod
+    def applies(s, features, kwargs) -> bool:
+        """Whether the features are the cepstrum with the global minimum."""
+        minimum = kwargs.get("minimum", "global")
+        return (
+            features == "cepstrum"
+            and isinstance(minimum, str)
+            and minimum == "global"
+            and s.axes_manager.navigation_dimension > 0
+        )
+
+    def __init__(self, s, kwargs: dict, positions=None):
+        from hyperspy_manifold.features.cepstrum import chunk_extrema
+
+        kwargs = dict(kwargs)
+        self.ring = _ring_arguments(s, kwargs)
+        if "signal_mask" in kwargs:
+            kwargs["signal_mask"] = check_signal_mask(s, kwargs["signal_mask"])
+        self.kwargs = kwargs
+        # every graph below reads the same dask array: eager data is wrapped once
+        self.s = s if s._lazy else _lazy_copy(s, pattern_stack(s))
+        self.positions = positions
+        self.stack_chunks = self.s.data.chunks[:-2]  # navigation chunks
+        self.extrema = chunk_extrema(self.s, kwargs.get("signal_mask"))
+        #: the dataset's minimum, once the features were computed
+        self.minimum = None
+        self.signal = self.features(self.extrema[..., 0, 0].min())
+        self.signal._one_read_cepstrum = self
+
+    def features(self, minimum):
+        """Lazy feature signal with the cepstrum offset ``minimum`` (a number,
+        ``"chunk"`` or a lazy dask scalar)."""
+        from hyperspy_manifold.features.cepstrum import one_read_cepstrum
+
+        inner, outer, sqrt = self.ring
+        c = one_read_cepstrum(self.s, minimum, **self.kwargs)
+        f = c.get_ring_features(
+            inner, outer, in_pixels=True, sqrt=sqrt, lazy_output=True
+        )
+        if self.positions is not None:
+            f.data = _excluded_as_nan(f.data, self.positions)
+        return f
+
+    def rows(self, rows=None, show_progressbar=None) -> np.ndarray:
+        """``(n_rows, n_features)`` features of the flat navigation indices
+        ``rows`` (all when None), exact, in one read plus the chunks whose
+        minimum is above the dataset's."""
+        from hyperspy_manifold.features.cepstrum import global_minimum
+
+        nav_shape = navigation_shape(self.signal)
+        n_nav = int(np.prod(nav_shape))
+        index = np.arange(n_nav) if rows is None else np.asarray(rows, dtype=np.intp)
+        by_chunk = self.features("chunk").data
+        values, extrema = compute(
+            (_take_rows(by_chunk, rows, nav_shape), self.extrema), show_progressbar
+        )
+        minimum = global_minimum(
+            extrema[..., 0, 0].min(),
+            extrema[..., 0, 1].max(),
+            self.kwargs.get("epsilon", 0.1),
+        )
+        exact = self.features(minimum)
+        self.minimum = minimum
+        self.signal.data = exact.data
+        self.signal.metadata.set_item(
+            "HyperspyManifold.cepstrum.minimum_value", minimum
+        )
+        # the chunks of the rows whose own minimum is above the dataset's
+        above = extrema[..., 0, 0] > minimum
+        blocks = np.ix_(*(np.repeat(np.arange(len(c)), c) for c in self.stack_chunks))
+        stale = above[blocks].ravel()[index]
+        if self.positions is not None:
+            stale &= ~self.positions.ravel()[index]  # NaN whatever the minimum
+        if stale.any():
+            values = np.array(values)
+            values[stale] = compute(
+                _take_rows(exact.data, index[stale], nav_shape), show_progressbar
+            )
+        return np.asarray(values)
+
+
+def _take_rows(data: da.Array, rows, nav_shape) -> da.Array:
+    """Rows (flat navigation indices, all when None) of ``data`` (navigation
+    shape + one feature axis) as ``(n_rows, n_features)``; only the chunks
+    holding them are read."""
+    if rows is None:
+        return data.reshape(int(np.prod(nav_shape)), -1)
+    return data.vindex[np.unravel_index(np.asarray(rows), nav_shape)]
+
+
 def _transform(s, features, kwargs, show_progressbar):
     """The lazy feature signal of the transform named ``features``."""
     if features == "cepstrum":
         from hyperspy_manifold.features.cepstrum import get_cepstrum
 
-        ky, kx = s.data.shape[-2:]
-        inner = kwargs.pop("inner", CEPSTRUM_RING_PIXELS[0])
-        outer = kwargs.pop("outer", None) or max(min(ky, kx) // 4, inner + 2)
-        sqrt = kwargs.pop("sqrt", False)
+        inner, outer, sqrt = _ring_arguments(s, kwargs)
         c = get_cepstrum(
             s, show_progressbar=show_progressbar, lazy_output=True, **kwargs
         )
@@ -182,6 +309,21 @@ def feature_array(f) -> da.Array:
     if not isinstance(data, da.Array):
         data = da.from_array(np.asarray(data), chunks="auto", name=False)
     return data.reshape(n_nav, n_feat)
+
+
+def feature_rows(f, rows=None, show_progressbar=None) -> np.ndarray:
+    """Computed ``(n_rows, n_features)`` rows of a feature signal: the flat
+    navigation indices ``rows`` (sorted), all rows when None.
+
+    Cepstrum features of :func:`feature_signal` take their global minimum in
+    the same read (:class:`OneReadCepstrum`); afterwards ``f`` holds the plain
+    lazy graph with that minimum.
+    """
+    one_read = getattr(f, "_one_read_cepstrum", None)
+    if one_read is not None and one_read.minimum is None:
+        return one_read.rows(rows, show_progressbar)
+    F = feature_array(f)
+    return np.asarray(compute(F if rows is None else F[rows], show_progressbar))
 
 
 def check_finite_features(X: np.ndarray) -> np.ndarray:
@@ -241,7 +383,7 @@ def feature_matrix(f, navigation_mask=None, show_progressbar=None) -> np.ndarray
     n_nav = int(np.prod(data.shape[:nav_ndim])) if nav_ndim else 1
     n_feat = int(np.prod(data.shape[nav_ndim:]))
     if isinstance(data, da.Array):
-        X = compute(data.reshape(n_nav, n_feat), show_progressbar)
+        X = feature_rows(f, None, show_progressbar)
     else:
         X = np.asarray(data).reshape(n_nav, n_feat)
     if navigation_mask is not None:

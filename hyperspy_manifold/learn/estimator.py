@@ -57,6 +57,7 @@ from hyperspy_manifold.learn._features import (
     as_features,
     feature_array,
     feature_matrix,
+    feature_rows,
     feature_signal,
 )
 from hyperspy_manifold.learn._kscan import check_k_range
@@ -356,10 +357,10 @@ class ManifoldClustering(BaseEstimator):
             if F.size * 4 <= FEATURES_IN_MEMORY_BYTES:
                 # one pass over the data for every feature; the rest is labelled
                 # from memory instead of being read (and transformed) again
-                features_in_memory = np.asarray(compute(F, show_progressbar))
+                features_in_memory = feature_rows(f, None, show_progressbar)
                 X = as_features(features_in_memory[fit_rows])
             else:
-                X = as_features(compute(F[fit_rows], show_progressbar))
+                X = as_features(feature_rows(f, fit_rows, show_progressbar))
         else:
             fit_rows = kept
             X = feature_matrix(f, mask, show_progressbar)

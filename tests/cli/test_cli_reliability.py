@@ -262,7 +262,8 @@ RUNNER = textwrap.dedent(
 
     sys.path[:0] = os.environ["TESTS"].split(os.pathsep)
     import hyperspy_manifold as hm
-    from hyperspy_manifold import cli, report
+    from hyperspy_manifold import cli
+    from hyperspy_manifold.plot import report
     from test_cli_reliability import fixed_labels
 
     hm.manifold_decomposition = fixed_labels

@@ -4,7 +4,7 @@ import dask.array as da
 import hyperspy.api as hs
 import numpy as np
 import pytest
-from conftest import spot_lattice
+from conftest import pattern_scan, spot_lattice, values
 
 import hyperspy_manifold as hm
 from hyperspy_manifold.kernels import cepstrum as cepstrum_kernel
@@ -314,3 +314,130 @@ def test_gaussian_window_finds_the_lattice_peak_of_hann():
     # the first lattice peak sits 64 / 8 = 8 pixels from the centre
     dy, dx = np.subtract(peaks["gaussian"], (32, 32))
     assert sorted((abs(dy), abs(dx))) in ([0, 8], [8, 8])
+
+
+# --- one read for the features and their global minimum (issue 15, item 1) ---
+
+
+def _chunked_counts(offset=0.0, lazy=True):
+    """A (6, 8) scan of Poisson counts in four (3, 4) navigation chunks; the
+    first chunk shifted by ``offset`` (its own minimum then above the others)."""
+    rng = np.random.default_rng(7)
+    data = rng.poisson(3.0, (6, 8, 32, 32)).astype(np.float32)
+    data[:, 4:, 12, 12] += 60
+    data[:3, :4] += offset
+    return pattern_scan(data, lazy=lazy, chunks=(3, 4) if lazy else None)
+
+
+def test_kernel_chunk_minimum_is_the_stack_minimum():
+    rng = np.random.default_rng(8)
+    x = rng.random((2, 3, 16, 16)).astype(np.float32) * 40 + 5
+    np.testing.assert_array_equal(
+        cepstrum(x, minimum="chunk"), cepstrum(x, minimum=float(x.min()), clip=False)
+    )
+    mask = np.zeros((16, 16), bool)
+    mask[2, 3] = True
+    x[..., 2, 3] = -1000.0  # a masked outlier: below the minimum of the rest
+    np.testing.assert_array_equal(
+        cepstrum(x, minimum="chunk", mask=mask),
+        cepstrum(x, minimum=float(x[..., ~mask].min()), mask=mask, clip=True),
+    )
+    with pytest.raises(ValueError, match="`minimum` must be a number, 'chunk'"):
+        cepstrum(x, minimum="global")
+
+
+@pytest.mark.parametrize(
+    "offset, reads", [(0.0, 1.0), (5.0, 1.25)], ids=["equal_minima", "one_above"]
+)
+def test_features_and_global_minimum_from_one_read(offset, reads):
+    """The cepstrum features of the learning pipeline equal the two-pass answer
+    (global minimum first, then the transform) while reading every chunk once,
+    plus the one chunk whose own minimum is above the dataset's."""
+    from hyperspy_manifold import _progress
+    from hyperspy_manifold.learn._features import feature_matrix, feature_signal
+
+    s = _chunked_counts(offset)
+    with _progress.count_data_reads() as counter:
+        f = feature_signal(s, "cepstrum")
+        X = feature_matrix(f, show_progressbar=False)
+    assert counter.reads == pytest.approx(reads)
+    with _progress.count_data_reads() as counter:
+        expected = values(
+            hm.get_cepstrum(s, show_progressbar=False).get_ring_features(
+                3, 8, in_pixels=True, lazy_output=False
+            )
+        ).reshape(48, -1)
+    assert counter.reads == pytest.approx(2.0)  # the old cost
+    np.testing.assert_allclose(X, expected, rtol=1e-6, atol=0)
+    # the signal kept in the result now holds the plain graph with the minimum
+    assert f.metadata.HyperspyManifold.cepstrum.minimum_value == 0.0
+    np.testing.assert_allclose(values(f).reshape(48, -1), expected, rtol=1e-6)
+
+
+def test_chosen_rows_recompute_only_their_chunks():
+    """Rows of the two left chunks, one of them above the global minimum: one
+    read for all chunk minima and the rows, then the rows' one stale chunk."""
+    from hyperspy_manifold import _progress
+    from hyperspy_manifold.learn._features import feature_rows, feature_signal
+
+    s = _chunked_counts(5.0)
+    rows = np.ravel_multi_index(([0, 2, 4, 5], [1, 3, 0, 2]), (6, 8))
+    with _progress.count_data_reads() as counter:
+        X = feature_rows(feature_signal(s, "cepstrum"), rows, show_progressbar=False)
+    assert counter.reads == pytest.approx(1.25)
+    expected = values(
+        hm.get_cepstrum(s, show_progressbar=False).get_ring_features(
+            3, 8, in_pixels=True
+        )
+    ).reshape(48, -1)[rows]
+    np.testing.assert_allclose(X, expected, rtol=1e-6, atol=0)
+
+
+def test_one_read_with_signal_and_navigation_masks_and_eager_input():
+    """Masked detector pixels are left out of every chunk minimum (here a dead
+    pixel far below the data, and a NaN); excluded scan positions (NaN frames)
+    are never transformed and come out NaN; eager input gives the same."""
+    from hyperspy_manifold.learn._features import feature_rows, feature_signal
+
+    s = _chunked_counts(5.0, lazy=False)
+    data = s.data
+    data[..., 0, 0] = -50.0
+    data[..., 31, 31] = np.nan
+    signal_mask = np.zeros((32, 32), bool)
+    signal_mask[0, 0] = signal_mask[31, 31] = True
+    navigation_mask = np.zeros((6, 8), bool)
+    navigation_mask[4, 5] = navigation_mask[0, :2] = True
+    data[navigation_mask] = np.nan
+    filled = data.copy()  # what the two-pass route transformed: included copies
+    filled[navigation_mask] = data[1, 0]
+    expected = values(
+        hm.get_cepstrum(
+            pattern_scan(filled), signal_mask=signal_mask
+        ).get_ring_features(3, 8, in_pixels=True)
+    ).reshape(48, -1)
+    expected[navigation_mask.ravel()] = np.nan
+    for lazy in (False, True):
+        scan = s.as_lazy() if lazy else s
+        if lazy:
+            scan.data = scan.data.rechunk((3, 4, -1, -1))
+        f = feature_signal(
+            scan,
+            "cepstrum",
+            signal_mask=signal_mask,
+            navigation_mask=navigation_mask,
+        )
+        X = feature_rows(f, show_progressbar=False)  # NaN rows kept
+        np.testing.assert_allclose(X, expected, rtol=1e-6, atol=0)
+
+
+def test_one_read_refuses_non_finite_data_and_warns_for_a_large_epsilon():
+    from hyperspy_manifold.learn._features import feature_matrix, feature_signal
+
+    s = _chunked_counts()
+    s.data = da.where(da.arange(48).reshape(6, 8, 1, 1) == 30, np.nan, s.data)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        feature_matrix(feature_signal(s, "cepstrum"), show_progressbar=False)
+    tiny = _chunked_counts()
+    tiny.data = tiny.data * np.float32(1e-9)
+    with pytest.warns(UserWarning, match=r"`epsilon` \(0.1\) is more than 1000"):
+        feature_matrix(feature_signal(tiny, "cepstrum"), show_progressbar=False)

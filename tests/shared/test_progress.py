@@ -100,9 +100,10 @@ def test_passes_over_the_data_are_counted():
     s = _scan()  # lazy, 4 navigation chunks
     kwargs = dict(algorithm="kmeans", n_clusters=2, random_state=0)
     full = hm.manifold_decomposition(s, return_info=True, **kwargs)
-    # the cepstrum's global minimum, the features, the cluster statistics, and
-    # the chunks holding the two centroid patterns
-    assert 3 < full.parameters["data_reads"] < 4
+    # the features with the cepstrum's global minimum (one read: every chunk
+    # holds a 0 count), the cluster statistics, and the chunks holding the two
+    # centroid patterns
+    assert 2 < full.parameters["data_reads"] < 3
     sub = hm.manifold_decomposition(s, return_info=True, n_fit=20, **kwargs)
     # with n_fit the features of the rest come from memory, not a second read
     assert sub.parameters["data_reads"] == pytest.approx(
@@ -114,3 +115,35 @@ def test_passes_over_the_data_are_counted():
     with _progress.count_data_reads() as counter:
         hm.get_similarity_loadings(s, full.labels, lazy_output=False)
     assert counter.reads == pytest.approx(2.0)  # means, then distances
+
+
+@pytest.mark.parametrize("route", ["whole", "n_fit_in_memory", "n_fit_streamed"])
+def test_cepstrum_features_of_a_run_take_one_read(monkeypatch, route):
+    """The features and their global minimum come from one read (the chunk
+    whose own minimum is above the dataset's read again): the same labels and
+    embedding as the two-pass route, with fewer passes."""
+    from hyperspy_manifold.learn import _features, manifold
+
+    s = _scan()
+    above = np.zeros((6, 8, 1, 1), s.data.dtype)
+    above[:3, :4] = 4  # the first of the four chunks holds no 0 count
+    s.data = s.data + above
+    kwargs = dict(algorithm="kmeans", n_clusters=2, random_state=0, return_info=True)
+    if route != "whole":
+        kwargs["n_fit"] = 20
+    if route == "n_fit_streamed":
+        monkeypatch.setattr(manifold, "FEATURES_IN_MEMORY_BYTES", 0)
+    one = hm.manifold_decomposition(s, **kwargs)
+    with monkeypatch.context() as m:
+        m.setattr(_features.OneReadCepstrum, "applies", lambda *args: False)
+        two = hm.manifold_decomposition(s, **kwargs)
+    np.testing.assert_array_equal(one.labels.data, two.labels.data)
+    np.testing.assert_allclose(one.embedding.data, two.embedding.data, rtol=1e-5)
+    saved = two.parameters["data_reads"] - one.parameters["data_reads"]
+    # the global minimum's own pass, less the chunk transformed again
+    assert saved == pytest.approx(0.75)
+    np.testing.assert_allclose(
+        _features.feature_array(one.features).compute(),
+        _features.feature_array(two.features).compute(),
+        rtol=1e-6,
+    )
