@@ -259,6 +259,7 @@ def _cluster_labels(out_dir):
     return np.asarray(r.data), np.asarray(sim)
 
 
+@pytest.mark.slow
 def test_cli_with_a_scheduler_address_equals_threaded(client, tmp_path):
     address = client.scheduler.address
     assert cli.main([*CLI_ARGS, str(tmp_path / "dist"), "--scheduler", address]) == 0
@@ -270,6 +271,7 @@ def test_cli_with_a_scheduler_address_equals_threaded(client, tmp_path):
     assert_same(sim_d, sim_l)
 
 
+@pytest.mark.slow
 def test_cli_with_local_workers_equals_threaded(tmp_path):
     """``--workers 2`` starts (and closes) a LocalCluster of its own."""
     assert cli.main([*CLI_ARGS, str(tmp_path / "w2"), "--workers", "2"]) == 0

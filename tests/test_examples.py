@@ -18,6 +18,7 @@ def test_examples_found():
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+@pytest.mark.slow
 def test_example_runs(path, tmp_path, monkeypatch):
     # A clean working directory: an example must find its data from its own path
     # and must not depend on (or litter) the folder it is started from.

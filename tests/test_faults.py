@@ -39,6 +39,9 @@ distributed = pytest.importorskip("distributed")
 #: when the killer thread is held up on a loaded machine (0.05 s was not, once).
 READ_DELAY = 0.15
 
+#: every test here runs a pipeline and kills or interrupts it: slow
+pytestmark = pytest.mark.slow
+
 
 # ------------------------------------------------------------ interrupted CLI runs
 

@@ -37,6 +37,7 @@ def demo_run(tmp_path_factory, capsys_module=None):
     return out, proc
 
 
+@pytest.mark.slow
 def test_demo_writes_every_output(demo_run):
     out, proc = demo_run
     assert proc.returncode == 0, proc.stderr
@@ -219,6 +220,7 @@ def test_help_reads_well(capsys):
         assert word in text
 
 
+@pytest.mark.slow
 def test_cluster_nmf_on_simulated_film(tmp_path):
     from hyperspy_manifold.data import polycrystalline_film
     from hyperspy_manifold.learn.metrics import adjusted_rand
@@ -258,6 +260,7 @@ def test_center_auto_finds_the_direct_beam(tmp_path):
 
 
 @pytest.mark.parametrize("quiet", [True, False])
+@pytest.mark.slow
 def test_error_is_one_line_in_a_real_shell(tmp_path, quiet):
     cmd = [sys.executable, "-m", "hyperspy_manifold.cli", "cluster"]
     cmd += [str(DATA / "test_CL30cm.mib"), "--out", str(tmp_path / "o")]

@@ -275,6 +275,7 @@ def test_ronchigram_errors(kwargs, match):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.slow
 def test_default_cepstrum_route_recovers_ronchigram_regions(seed):
     # The documented default feature works on atomic-resolution ronchigram
     # scans too: it sees the fringe spacing and direction of every lattice, not

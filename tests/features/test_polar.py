@@ -367,6 +367,7 @@ def test_nan_pixels_need_a_mask(lazy):
     ).all()
 
 
+@pytest.mark.slow
 def test_sector_means_agree_with_pyxem():
     import pyxem as pxm
 

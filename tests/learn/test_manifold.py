@@ -337,6 +337,7 @@ def test_similarity_as_decomposition_loadings():
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.slow
 def test_film_cepstrum_route_accuracy(seed):
     # 576 patterns, thin boundaries; the data and the pipeline seeded alike.
     # Measured: the true 7 clusters on every seed, ARI 0.942, 0.955, 0.948.
@@ -351,6 +352,7 @@ def test_film_cepstrum_route_accuracy(seed):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.slow
 def test_zone_axis_tilt_cepstrum_beats_raw(seed):
     # Shi et al.: at +-10 degrees mistilt the cepstrum follows the lattice, the raw
     # patterns follow the spot intensities. Measured: cepstrum 3 clusters, ARI

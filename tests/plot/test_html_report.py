@@ -154,6 +154,7 @@ def test_flatten_summary_rows():
 # ------------------------------------------------------------------ the page
 
 
+@pytest.mark.slow
 def test_report_is_self_contained(pipeline):
     text = pipeline.page.read_text(encoding="utf-8")
     assert "Bokeh" in text and len(text) > 300_000  # BokehJS is inlined

@@ -122,7 +122,7 @@ def test_cepstrum_features_of_a_run_take_one_read(monkeypatch, route):
     """The features and their global minimum come from one read (the chunk
     whose own minimum is above the dataset's read again): the same labels and
     embedding as the two-pass route, with fewer passes."""
-    from hyperspy_manifold.learn import _features, manifold
+    from hyperspy_manifold.learn import _features, estimator
 
     s = _scan()
     above = np.zeros((6, 8, 1, 1), s.data.dtype)
@@ -132,7 +132,7 @@ def test_cepstrum_features_of_a_run_take_one_read(monkeypatch, route):
     if route != "whole":
         kwargs["n_fit"] = 20
     if route == "n_fit_streamed":
-        monkeypatch.setattr(manifold, "FEATURES_IN_MEMORY_BYTES", 0)
+        monkeypatch.setattr(estimator, "FEATURES_IN_MEMORY_BYTES", 0)
     one = hm.manifold_decomposition(s, **kwargs)
     with monkeypatch.context() as m:
         m.setattr(_features.OneReadCepstrum, "applies", lambda *args: False)
