@@ -25,13 +25,13 @@ def default(signal, seed, true_k=None):
     return np.asarray(result.labels.data)
 
 
-def default_epochs200(signal, seed, true_k=None):
-    """The default pipeline with 200 UMAP epochs (UMAP's own above 10 000
-    patterns) at every size."""
+def default_epochs_umap(signal, seed, true_k=None):
+    """The default pipeline with UMAP's own number of epochs (500 below 10 000
+    patterns, 200 above; the package default is 200 at every size)."""
     import hyperspy_manifold as hm
 
     result = hm.manifold_decomposition(
-        signal, random_state=seed, n_epochs=200, return_info=True
+        signal, random_state=seed, n_epochs=None, return_info=True
     )
     return np.asarray(result.labels.data)
 
@@ -143,7 +143,7 @@ BASELINES = ("raw_pca_kmeans_truek", "ewpc_pca_kmeans_truek", "ewpc_umap_hdbscan
 
 METHODS = {
     "default": default,
-    "default_epochs200": default_epochs200,
+    "default_epochs_umap": default_epochs_umap,
     "raw_pca_kmeans_truek": raw_pca_kmeans_truek,
     "ewpc_pca_kmeans_truek": ewpc_pca_kmeans_truek,
     "ewpc_umap_hdbscan_5pct": ewpc_umap_hdbscan_5pct,

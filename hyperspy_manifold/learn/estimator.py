@@ -188,7 +188,7 @@ class ManifoldClustering(BaseEstimator):
         min_dist=0.0,
         n_components=2,
         metric="euclidean",
-        n_epochs=None,
+        n_epochs=200,
         n_bootstrap=0,
         bootstrap_init="embedding",
         bootstrap_neighbors=None,
