@@ -14,7 +14,8 @@ timers around the stages, installed from outside (the library is not changed):
 - ``centroid patterns``: reading the pattern nearest each embedded centroid;
 - ``similarity``: the ``get_similarity_loadings`` pass;
 
-plus a pure read pass (every chunk read, nothing else) for reference.
+plus a pure read pass (every chunk read, nothing else) for reference, and the
+process's peak RSS when each stage ended (where the peak is reached).
 
 Run: ``python benchmarks/profile_out_of_core.py [--shape 256] [--n-fit 8192]``.
 """
@@ -30,6 +31,8 @@ from _common import film_scan_path, peak_rss_mb
 from bench_out_of_core import DEFAULT_PATH, DETECTOR, read_pass_seconds
 
 TIMES = defaultdict(float)
+#: Peak RSS (MB) of the process when each stage last ended: where it rises.
+PEAKS = {}
 
 
 def timed(name, func):
@@ -40,6 +43,7 @@ def timed(name, func):
             return func(*args, **kwargs)
         finally:
             TIMES[name] += time.perf_counter() - t0
+            PEAKS[name] = round(peak_rss_mb())
 
     return wrapper
 
@@ -124,6 +128,7 @@ def main():
                 "data_reads": result.parameters.get("data_reads"),
                 "peak_rss_MB": peak_rss_mb(),
                 **{k: round(v, 2) for k, v in TIMES.items()},
+                "peak RSS (MB) at the end of": PEAKS,
             },
             indent=1,
         )
