@@ -20,7 +20,7 @@ from hyperspy_manifold._chunks import compute, pattern_stack
 #: Patterns per batch inside a chunk: ``_BATCH_ELEMENTS // n_pixels`` (32 patterns
 #: of 128 x 128).  Each batch is converted to float64 into one buffer of a few
 #: MB reused for the whole chunk: chunk-sized float64 temporaries (tens of MB,
-#: allocated, page-faulted and freed at every step) made both kernels 2-3 times
+#: allocated, page-faulted and freed at every step) made both kernels 1.5-3 times
 #: slower (measured on 256 patterns of 128 x 128, docs/scaling.rst).
 _BATCH_ELEMENTS = 2**19
 
