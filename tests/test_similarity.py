@@ -104,12 +104,14 @@ def test_local_compute_runs_one_blas_thread_per_task():
     if not any(i["user_api"] == "blas" for i in threadpool_info()):
         pytest.skip("no BLAS library loaded")
     x = da.zeros((8,), chunks=2)
+    _chunks.compute(x, show_progressbar=False)  # the limiter exists before
     with threadpool_limits(limits=2, user_api="blas"):
         inside = _chunks.compute(
             x.map_blocks(_blas_threads, dtype=int), show_progressbar=False
         )
         assert (inside == 1).all()
-        # a single chunk keeps the BLAS threads, and they are restored after
+        assert _blas_threads(np.zeros(1))[0] == 2  # restored after the compute
+        # a single chunk keeps the BLAS threads
         one = _chunks.compute(
             da.zeros((2,), chunks=2).map_blocks(_blas_threads, dtype=int),
             show_progressbar=False,
