@@ -14,9 +14,9 @@ memory is its own), with dask's threaded scheduler:
 
 Recorded: wall time of each step, peak RSS (``ru_maxrss`` and a 20 Hz sampler;
 the sampler's alone when ``ru_maxrss`` is the one inherited from the parent that
-wrote the scan), patterns/s, and the share of time spent reading: every chunk read is counted, so
-the number of passes over the file times the time of a pure read pass (read and
-decompress every chunk, nothing else) gives the I/O time.  The same pipeline on a
+wrote the scan), patterns/s, and the share of time spent reading: every chunk
+read is counted, so the number of passes over the file times the time of a pure
+read pass (read and decompress every chunk, nothing else) gives the I/O time.  The same pipeline on a
 128 x 128 scan loaded whole into memory, scaled by the number of patterns, is the
 baseline.  UMAP's numba compilation is done on a tiny scan first and not counted.
 
