@@ -9,6 +9,7 @@ whole navigation chunks (lazy in -> lazy out, signal axes never split) and
 
 from __future__ import annotations
 
+import functools
 import itertools
 import sys
 import warnings
@@ -126,10 +127,56 @@ def compute(array, show_progressbar=None):
 
     arrays = array if isinstance(array, tuple) else (array,)
     _progress.count_reads(arrays)
+    with _one_blas_thread_per_task(arrays):
+        results = _compute(arrays, show_progressbar)
+    return tuple(results) if isinstance(array, tuple) else results[0]
+
+
+def _one_blas_thread_per_task(arrays):
+    """One BLAS thread in each task when dask's local threads run several chunks.
+
+    The threaded scheduler already runs one task per core; a matrix product
+    inside a task (the cluster-statistics and similarity kernels multiply a
+    chunk by a few cluster rows) that starts BLAS threads of its own puts
+    several spinning threads on every core.  On 2 busy cores the product of 256
+    patterns of 128 x 128 by 13 cluster rows ran 2-50 times slower with
+    OpenBLAS's 2 threads than with one (docs/scaling.rst).  Not applied under a
+    Client (distributed sets up its workers' threads) nor to a single chunk
+    (BLAS threads are then the only parallelism).
+    """
+    from contextlib import nullcontext
+
+    from dask.threaded import get as threaded_get
+
+    try:
+        scheduler = dask.base.get_scheduler(collections=list(arrays))
+    except (RuntimeError, ValueError):
+        return nullcontext()
+    if (
+        scheduler is not threaded_get
+        or sum(getattr(a, "npartitions", 1) for a in arrays) < 2
+    ):
+        return nullcontext()
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
+@functools.cache
+def _blas_controller():
+    """threadpoolctl's view of the loaded thread pools, taken once: building it
+    scans every loaded library (4 ms), which a compute per chunk of a streamed
+    pass would pay each time; setting a limit with it takes 0.02 ms."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _compute(arrays, show_progressbar):
+    """The results of ``arrays`` (a tuple), with the call's or a new progress bar."""
+    from hyperspy_manifold import _progress
+
     show = show_progressbar_default(show_progressbar)
     if _progress.current() is not None:  # inside a public call: its one bar
-        results = _progress.compute_with(arrays, active_client(), show)
-        return tuple(results) if isinstance(array, tuple) else results[0]
+        return _progress.compute_with(arrays, active_client(), show)
     client = active_client() if show else None
     if client is not None:
         from distributed import progress
@@ -137,12 +184,12 @@ def compute(array, show_progressbar=None):
         futures = client.compute(list(arrays))
         progress(futures, notebook=False, multi=False, loop=client.loop)
         results = client.gather(futures)
-    elif show_progressbar_default(show_progressbar):
+    elif show:
         with ProgressBar():
             results = da.compute(*arrays)
     else:
         results = da.compute(*arrays)
-    return tuple(results) if isinstance(array, tuple) else results[0]
+    return results
 
 
 def map_patterns(

@@ -17,8 +17,12 @@ import numpy as np
 
 from hyperspy_manifold._chunks import compute, pattern_stack
 
-#: Patterns converted to float64 at a time inside a chunk (bounds temporaries).
-_BATCH_ELEMENTS = 2**22
+#: Patterns per batch inside a chunk: ``_BATCH_ELEMENTS // n_pixels`` (32 patterns
+#: of 128 x 128).  Each batch is converted to float64 into one buffer of a few
+#: MB reused for the whole chunk: chunk-sized float64 temporaries (tens of MB,
+#: allocated, page-faulted and freed at every step) made both kernels 1.5-3 times
+#: slower (measured on 256 patterns of 128 x 128, docs/scaling.rst).
+_BATCH_ELEMENTS = 2**19
 
 NON_FINITE_PATTERNS = (
     "Patterns contain NaN or infinite pixels, so cluster means and distances "
@@ -27,29 +31,37 @@ NON_FINITE_PATTERNS = (
 )
 
 
-def _batches(n_rows: int, n_pixels: int):
-    step = max(1, _BATCH_ELEMENTS // max(n_pixels, 1))
-    for start in range(0, n_rows, step):
-        yield slice(start, min(start + step, n_rows))
+def _batch_rows(n_rows: int, n_pixels: int) -> int:
+    """Patterns per batch (at least one, at most ``n_rows``)."""
+    return max(1, min(n_rows, _BATCH_ELEMENTS // max(n_pixels, 1)))
 
 
 def _chunk_sums(block, labels, n_rows, level):
     """``(1, ..., 1, n_rows, 2 P + 1)``: sums and sums of squares of ``x - level``
-    and counts of a chunk."""
+    and counts of a chunk.
+
+    One matrix product per batch: the one-hot ``(n_rows, batch)`` label matrix
+    times ``[x - level, (x - level)**2]`` side by side in one buffer.  Integer
+    patterns give integer float64 sums, exact whatever the order of the additions.
+    """
     nav_ndim = block.ndim - 2
     n_pixels = block.shape[-1] * block.shape[-2]
     X = block.reshape(-1, n_pixels)
     lab = labels.reshape(-1)
     out = np.zeros((n_rows, 2 * n_pixels + 1))
-    for sl in _batches(X.shape[0], n_pixels):
-        keep = lab[sl] >= 0
-        if not keep.any():
-            continue
-        x = X[sl][keep].astype(np.float64) - level
-        onehot = (lab[sl][keep][:, None] == np.arange(n_rows)).astype(np.float64)
-        out[:, :n_pixels] += onehot.T @ x
-        out[:, n_pixels:-1] += onehot.T @ (x * x)
-        out[:, -1] += onehot.sum(axis=0)
+    rows = np.flatnonzero((lab >= 0) & (lab < n_rows))
+    out[:, -1] = np.bincount(lab[rows], minlength=n_rows)
+    if rows.size:
+        step = _batch_rows(rows.size, n_pixels)
+        buf = np.empty((step, 2 * n_pixels))
+        ids = np.arange(n_rows)[:, None]
+        for start in range(0, rows.size, step):
+            sel = rows[start : start + step]
+            x = buf[: sel.size, :n_pixels]
+            np.subtract(X[sel], level, out=x)
+            np.multiply(x, x, out=buf[: sel.size, n_pixels:])
+            onehot = (lab[sel][None, :] == ids).astype(np.float64)
+            out[:, :-1] += onehot @ buf[: sel.size]
     return out.reshape((1,) * nav_ndim + out.shape)
 
 
@@ -138,10 +150,15 @@ def similarity_kernel(block, means, means_sq, eps, level=0.0, keep=None):
     n_pixels = block.shape[-1] * block.shape[-2]
     X = block.reshape(-1, n_pixels)
     out = np.empty((X.shape[0], means.shape[0]))
-    for sl in _batches(X.shape[0], n_pixels):
-        x = X[sl].astype(np.float64) - level
-        if keep is not None:
-            x = np.where(keep, x, 0.0)
-        d2 = (x * x).sum(axis=1)[:, None] - 2 * x @ means.T + means_sq[None, :]
-        out[sl] = 1.0 / (eps + np.sqrt(np.maximum(d2, 0)))
+    masked = None if keep is None else ~np.asarray(keep, dtype=bool)
+    step = _batch_rows(X.shape[0], n_pixels)
+    buf = np.empty((step, n_pixels))
+    for start in range(0, X.shape[0], step):
+        stop = min(start + step, X.shape[0])
+        x = buf[: stop - start]
+        np.subtract(X[start:stop], level, out=x)
+        if masked is not None:
+            np.copyto(x, 0.0, where=masked)
+        d2 = np.einsum("ij,ij->i", x, x)[:, None] - 2 * (x @ means.T) + means_sq
+        out[start:stop] = 1.0 / (eps + np.sqrt(np.maximum(d2, 0)))
     return out.reshape(nav_shape + (means.shape[0],))
