@@ -16,11 +16,11 @@ import dask.array as da
 import hyperspy.api as hs
 import numpy as np
 import pytest
+from _strategies import SETTINGS, scans
+from _strategies import TRANSFORMS as PROPERTY_TRANSFORMS
 from conftest import DATA
 from hypothesis import given
 from hypothesis import strategies as st
-from test_properties import SETTINGS, scans
-from test_properties import TRANSFORMS as PROPERTY_TRANSFORMS
 
 import hyperspy_manifold as hm
 from hyperspy_manifold import cli

@@ -15,6 +15,9 @@ import numpy as np
 from hyperspy_manifold.learn._features import FeatureScaler, fit_pca
 
 BOOTSTRAP_INITS = ("embedding", "spectral")
+#: From this many points UMAP searches neighbours approximately (NN-descent,
+#: seeded per run); the automatic partition's runs then share one search.
+SHARED_KNN_MIN = 4096
 #: Li et al. use 50 neighbours for a 64 x 64 scan.
 MAX_DEFAULT_NEIGHBORS = 50
 
@@ -61,7 +64,7 @@ class ManifoldEmbedder:
         self.umap_seeds = umap_seeds or [None] * (1 + n_bootstrap)
         self.n_epochs = n_epochs
 
-    def _umap(self, round_, init):
+    def _umap(self, round_, init, knn=None):
         import umap
 
         from hyperspy_manifold._jit_cache import enable_jit_cache
@@ -78,6 +81,36 @@ class ManifoldEmbedder:
             n_epochs=self.n_epochs,
             random_state=seed,
             transform_seed=42 if seed is None else seed,
+            n_jobs=1 if seed is not None else -1,
+            # (copied: UMAP marks disconnected neighbours in these arrays)
+            precomputed_knn=(None, None, None)
+            if knn is None
+            else (knn[0].copy(), knn[1].copy(), knn[2]),
+        )
+
+    def neighbours(self, Z: np.ndarray):
+        """UMAP's approximate nearest-neighbour graph of ``Z`` for the first
+        round, ``(indices, distances, search index)``, or None below UMAP's
+        4096 points, where UMAP computes the exact neighbours itself.  Runs
+        that differ only in their seeds share it (``fit_transform(knn=...)``):
+        the graph is a property of the data, the search a cost paid once."""
+        if Z.shape[0] < SHARED_KNN_MIN:
+            return None
+        from umap.umap_ import nearest_neighbors
+
+        from hyperspy_manifold._jit_cache import enable_jit_cache
+
+        enable_jit_cache()
+        seed = self.umap_seeds[0]
+        return nearest_neighbors(
+            np.asarray(Z, dtype=np.float32),
+            self.n_neighbors,
+            self.metric,
+            {},
+            False,
+            np.random.RandomState(seed),
+            low_memory=True,
+            use_pynndescent=True,
             n_jobs=1 if seed is not None else -1,
         )
 
@@ -98,9 +131,10 @@ class ManifoldEmbedder:
         Z = self.scaler_.transform(X)
         return self.pca_.transform(Z) if self.pca_ is not None else Z
 
-    def fit_transform(self, X: np.ndarray, reduced=None) -> np.ndarray:
+    def fit_transform(self, X: np.ndarray, reduced=None, knn=None) -> np.ndarray:
         """Fit scaler, PCA and UMAP rounds; ``reduced=(scaler, pca, Z)`` reuses a
-        fitted scaler and PCA (runs that differ only in their UMAP seeds)."""
+        fitted scaler and PCA, ``knn`` the neighbour graph of :meth:`neighbours`
+        (runs that differ only in their UMAP seeds)."""
         if reduced is None:
             emb = self.fit_reduce(X)
         else:
@@ -119,7 +153,7 @@ class ManifoldEmbedder:
                     init = "random" if tiny else "spectral"
                 else:
                     init = emb
-                model = self._umap(round_, init)
+                model = self._umap(round_, init, knn if round_ == 0 else None)
                 emb = model.fit_transform(emb)
                 self.umaps_.append(model)
         return np.asarray(emb, dtype=np.float64)

@@ -340,12 +340,14 @@ def choose_partition(embedders, X, k_range, min_samples, seed):
     first = embedders[0]
     Z = first.fit_reduce(X)
     reduced = (first.scaler_, first.pca_, Z)
+    # one neighbour search for every run (they differ only in their seeds)
+    knn = first.neighbours(Z) if len(embedders) > 1 else None
     embeddings = []
     with _progress.steps(len(embedders) + 1, "UMAP", False) as steps:
         steps.reset(total=len(embedders) + 1)
         for run, embedder in enumerate(embedders):
             steps.set_description(f"UMAP run {run + 1}/{len(embedders)}")
-            embeddings.append(embedder.fit_transform(X, reduced=reduced))
+            embeddings.append(embedder.fit_transform(X, reduced=reduced, knn=knn))
             steps.update(1)
         steps.set_description("choosing the partition")
     n = Z.shape[0]
