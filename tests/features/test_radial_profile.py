@@ -146,6 +146,23 @@ def test_bad_arguments_name_the_argument(kwargs, name):
         hm.get_radial_profile(s, **kwargs)
 
 
+def test_integer_counts_and_masked_pixels():
+    counts = np.stack([amorphous() + spots(), amorphous()]).round()
+    kwargs = dict(radial_range=(2, R), in_pixels=True)
+    ref = values(hm.get_radial_profile(_scan(counts), **kwargs))
+    as_uint16 = values(hm.get_radial_profile(_scan(counts.astype(np.uint16)), **kwargs))
+    np.testing.assert_allclose(as_uint16, ref, rtol=1e-12)
+    # a NaN pixel left out with signal_mask is never read
+    broken = counts.copy()
+    broken[:, 10, 40] = np.nan
+    mask = np.zeros((K, K), bool)
+    mask[10, 40] = True
+    with pytest.raises(ValueError, match="signal_mask"):
+        values(hm.get_radial_profile(_scan(broken), **kwargs))
+    masked = values(hm.get_radial_profile(_scan(broken), signal_mask=mask, **kwargs))
+    np.testing.assert_allclose(masked, ref, rtol=0.01)
+
+
 def test_method_and_feature_name():
     s = _scan(np.stack([amorphous((24, 24))] * 2))
     np.testing.assert_array_equal(
@@ -165,15 +182,19 @@ D = 48  # detector of the route scan
 
 
 def mixture_scan(seed, lazy=False):
-    """Amorphous fraction ``f`` rising smoothly across the scan; every pattern
-    ``f * amorphous + (1 - f) * crystalline`` with Poisson noise, where the
-    crystalline pattern is strong spots on its own diffuse background."""
+    """Amorphous fraction ``f`` rising and falling smoothly across the scan;
+    every pattern ``f * amorphous + (1 - f) * crystalline`` with Poisson noise,
+    where the crystalline pattern is strong spots, of a height that changes
+    from position to position (excitation errors), on its own diffuse
+    background."""
     rows, cols = np.indices(NAV)
     f = np.clip(0.5 + 0.45 * np.sin(0.7 * cols + 0.5 * rows + seed), 0, 1)
+    rng = np.random.default_rng(seed)
+    height = rng.uniform(0.2, 2.0, NAV)[..., None, None]
     r = _radius((D, D))
-    crystal = spots((D, D), g=12.0, height=600.0) + 40 * np.exp(-r / 6)
+    crystal = height * spots((D, D), g=12.0, height=600.0) + 40 * np.exp(-r / 6)
     pure = f[..., None, None] * amorphous((D, D)) + (1 - f[..., None, None]) * crystal
-    data = np.random.default_rng(seed).poisson(pure).astype(np.float32)
+    data = rng.poisson(pure).astype(np.float32)
     s = pattern_scan(data, lazy=lazy, chunks=(3, 4) if lazy else None)
     s.calibration.center = None
     return s, f
