@@ -388,6 +388,26 @@ def _disk(radius: int) -> np.ndarray:
     return (x * x + y * y <= radius * radius + radius)[None]
 
 
+#: Kept weight of a ring (its full weight is 1) below which it counts as
+#: clipped away entirely, and keeps its unclipped mean.
+_MIN_KEPT_WEIGHT = 1e-6
+
+
+def _kept_moments(ring, values, keep, plain, square=True):
+    """Ring means (and mean squares, or None) over the kept pixels,
+    ``(n_radial, n_patterns)``; ``plain`` (and 0) where no weight is kept."""
+    kept = keep.astype(np.float64)
+    count = ring @ kept
+    has = count > _MIN_KEPT_WEIGHT
+    count = np.where(has, count, 1.0)
+    kept *= values
+    means = np.where(has, (ring @ kept) / count, plain)
+    if not square:
+        return means, None
+    kept *= values
+    return means, np.where(has, (ring @ kept) / count, 0.0)
+
+
 def clipped_ring_means(
     patterns: np.ndarray,
     operator: PolarOperator,
@@ -449,12 +469,7 @@ def clipped_ring_means(
         means = plain
         keep = np.ones(values.shape, bool)
         for _ in range(int(n_iter)):
-            kept = keep.astype(np.float64)
-            count = ring @ kept
-            has = count > 0
-            safe = np.where(has, count, 1.0)
-            means = np.where(has, (ring @ (values * kept)) / safe, plain)
-            square = np.where(has, (ring @ (values * values * kept)) / safe, 0.0)
+            means, square = _kept_moments(ring, values, keep, plain)
             std = np.sqrt(np.maximum(square - means * means, 0.0))
             outliers = keep & (values > back @ (means + n_sigma * std))
             if structure is not None and outliers.any():
@@ -466,12 +481,7 @@ def clipped_ring_means(
                 outliers = frames[:, operator.pixels].T
             keep &= ~outliers
         if n_iter:
-            kept = keep.astype(np.float64)
-            count = ring @ kept
-            has = count > 0
-            means = np.where(
-                has, (ring @ (values * kept)) / np.where(has, count, 1.0), plain
-            )
+            means, _ = _kept_moments(ring, values, keep, plain, square=False)
         out[batch] = np.where(valid[:, None], means + level, 0.0).T
     return out.reshape(*lead, operator.n_radial)
 
