@@ -16,7 +16,11 @@ from hyperspy_manifold.features.lattice import (
     get_lattice_vectors,
     get_strain_maps,
 )
-from hyperspy_manifold.features.polar import get_angular_average, get_radial_variance
+from hyperspy_manifold.features.polar import (
+    get_angular_average,
+    get_radial_profile,
+    get_radial_variance,
+)
 from hyperspy_manifold.features.scan_fft import get_scan_fft
 from hyperspy_manifold.learn.cooccurrence import (
     CooccurrenceResult,
@@ -62,6 +66,7 @@ __all__ = [
     "get_fem_statistics",
     "get_lattice_spacings",
     "get_lattice_vectors",
+    "get_radial_profile",
     "get_radial_variance",
     "get_ring_features",
     "get_scan_fft",

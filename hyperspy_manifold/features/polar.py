@@ -1,10 +1,14 @@
-"""Signal-level polar features: radial variance and angular average.
+"""Signal-level polar features: radial variance, angular average and the
+Bragg-masked radial profile.
 
 Bruefach, Ophus & Scott 2022 (Microsc. Microanal.): the radial variance (RV) of a
 pattern is the variance of its polar image over azimuth at every radius (large
 for crystalline, near zero for amorphous patterns); the angular average (AA) is
 the mean intensity in azimuthal sectors of the diffraction rings, with ring edges
-at the minima of the radial profile of the maximum pattern of the scan.
+at the minima of the radial profile of the maximum pattern of the scan.  The
+radial profile with the Bragg spots left out by iterative sigma clipping (pyFAI's
+``sigma_clip``) is the amorphous part of every pattern; NMF on those profiles
+separates amorphous from crystalline regions (py4DSTEM; Bruefach et al.).
 
 Both resample every pattern with one sparse polar operator built once per dataset
 (:mod:`hyperspy_manifold.kernels.polar`: bin means of the bilinearly interpolated
@@ -43,6 +47,7 @@ from hyperspy_manifold._output import make_signal
 from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold.kernels.polar import (
     NON_FINITE_MESSAGE,
+    clipped_ring_means,
     find_ring_edges,
     largest_radius,
     polar_means,
@@ -279,6 +284,133 @@ def get_radial_variance(
         [_radial_axis(geometry, operator.radial_bins)],
         "manifold_diffraction",
         "Radial variance",
+        parameters,
+        lazy_output=lazy_output,
+        show_progressbar=show_progressbar,
+    )
+
+
+@one_progress_bar("Radial profile")
+@fill_docstring
+def get_radial_profile(
+    s,
+    bragg_mask: bool = True,
+    n_sigma: float = 3.0,
+    spot_radius: int = 2,
+    n_iter: int = 2,
+    radial_range=None,
+    radial_step: float | None = None,
+    center=None,
+    ellipse=None,
+    signal_mask=None,
+    in_pixels: bool = False,
+    lazy_output: bool | None = None,
+    show_progressbar: bool | None = None,
+):
+    """Azimuthal mean of every pattern at every radius, Bragg spots left out.
+
+    The ring of every radial bin is read with the sparse polar operator of
+    :func:`get_radial_variance` (one azimuthal bin per ring).  With
+    ``bragg_mask`` the spots are excluded by iterative sigma clipping, the
+    method of pyFAI's ``sigma_clip``: in each of ``n_iter`` rounds the ring mean
+    and standard deviation are taken over the pixels still kept, pixels above
+    ``mean + n_sigma * std`` of their ring are flagged, the flags are grown by
+    a disk of ``spot_radius`` pixels on the detector (the tails of a spot) and
+    removed from the pattern's mask; the profile is the ring mean over the
+    pixels kept at the end.  What remains is the smooth amorphous ring profile:
+    NMF on these profiles (``bragg_nmf(s, features="radial_profile")``)
+    separates amorphous from crystalline regions of a scan.  Sigma clipping
+    needs the spots to cover a small part of each ring (below ~10 % of its
+    pixels for ``n_sigma=3``); the direct beam, which fills the central rings,
+    is not removed: leave it out with ``radial_range``.
+
+    Parameters
+    ----------
+    s : hyperspy.signal.BaseSignal
+        4D-STEM data with two signal axes (eager or lazy), any real dtype.
+    bragg_mask : bool
+        Leave the Bragg spots out; False gives the plain azimuthal mean (pyxem's
+        ``get_azimuthal_integral1d(..., mean=True)``).
+    n_sigma : float
+        Clipping threshold in standard deviations above the ring mean (> 0).
+    spot_radius : int
+        Radius in pixels (>= 0) by which the clipped pixels are grown on the
+        detector axes.
+    n_iter : int
+        Clipping rounds (>= 1).
+    radial_range : (float, float), optional
+        Inner and outer radius, calibrated (or pixels with ``in_pixels``);
+        default from 0 to the largest radius whose ring lies inside the detector.
+    radial_step : float, optional
+        Width of the radial bins in pixels (default 1).
+    %(center)s
+    ellipse, signal_mask
+        As in :func:`get_radial_variance`; masked pixels are never read.
+    in_pixels : bool
+        Give ``radial_range`` in pixels.
+    %(lazy_output)s
+    %(show_progressbar)s
+
+    Returns
+    -------
+    ManifoldDiffraction1D
+        One float64 profile per scan position; the radius axis holds the bin
+        centres, calibrated like the detector axes.  Parameters are stored in
+        ``metadata.HyperspyManifold.radial_profile``.
+
+    Examples
+    --------
+    >>> import numpy as np, hyperspy.api as hs
+    >>> import hyperspy_manifold as hm
+    >>> s = hs.signals.Signal2D(np.random.default_rng(0).random((2, 3, 32, 32)))
+    >>> s.set_signal_type("manifold")
+    >>> s.calibration.center = None  # pyxem: the beam is on the detector centre
+    >>> hm.get_radial_profile(s, n_sigma=4)
+    <ManifoldDiffraction1D, title: Radial profile, dimensions: (3, 2|15)>
+    """
+    geometry = _Geometry(
+        s, "get_radial_profile", center, ellipse, signal_mask, in_pixels
+    )
+    n_sigma = _positive_number("n_sigma", n_sigma)
+    spot_radius = check_int("spot_radius", spot_radius, 0)
+    n_iter = check_int("n_iter", n_iter, 1)
+    radial_step = 1.0 if radial_step is None else radial_step
+    edges = radial_edges(geometry, radial_range, radial_step)
+    operator = geometry.operator(edges, 1)
+    data = map_patterns(
+        s,
+        clipped_ring_means,
+        (operator.n_radial,),
+        np.float64,
+        dict(
+            operator=operator,
+            n_sigma=n_sigma,
+            spot_radius=spot_radius,
+            n_iter=n_iter if bragg_mask else 0,
+        ),
+    )
+    parameters = {
+        "_node": "radial_profile",
+        "bragg_mask": bool(bragg_mask),
+        "n_sigma": n_sigma,
+        "spot_radius": spot_radius,
+        "n_iter": n_iter,
+        "radial_range": [
+            float(edges[0] * geometry.scale),
+            float(edges[-1] * geometry.scale),
+        ],
+        "radial_range_pixels": [float(edges[0]), float(edges[-1])],
+        "radial_step_pixels": float(radial_step),
+        "weights": "bilinear, averaged over each ring",
+        **geometry.parameters(),
+        **_empty_report(operator),
+    }
+    return make_signal(
+        s,
+        data,
+        [_radial_axis(geometry, operator.radial_bins)],
+        "manifold_diffraction",
+        "Radial profile",
         parameters,
         lazy_output=lazy_output,
         show_progressbar=show_progressbar,

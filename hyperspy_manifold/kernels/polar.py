@@ -3,6 +3,9 @@ polar features built on it (Bruefach, Ophus & Scott 2022):
 
 * radial variance  RV(r) = < (P(r, theta) - <P(r, .)>)^2 >_theta , optionally / <P(r, .)>^2
 * angular average  AA(ring, sector) = mean intensity of the pattern in the sector.
+* radial profile   A(r) = azimuthal mean of every ring, optionally with the Bragg
+  spots left out by iterative sigma clipping (the method of pyFAI's
+  ``sigma_clip``), the amorphous part of a mixed pattern.
 
 ``P(r, theta)`` is the polar image: the mean, over a polar bin
 ``[r0, r1) x [theta0, theta1)``, of the bilinearly interpolated pattern.  The bin is
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse
-from scipy.ndimage import gaussian_filter1d
+from scipy.ndimage import binary_dilation, gaussian_filter1d
 from scipy.signal import find_peaks
 
 NON_FINITE_MESSAGE = (
@@ -376,6 +379,111 @@ def sector_means(patterns: np.ndarray, operator: PolarOperator) -> np.ndarray:
         return p.reshape(n_features, -1)
 
     return _map_batches(patterns, operator, reduce, n_features)
+
+
+def _disk(radius: int) -> np.ndarray:
+    """``(1, 2 r + 1, 2 r + 1)`` disk structuring element: dilation on the
+    detector axes of a stack only, never across patterns."""
+    y, x = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    return (x * x + y * y <= radius * radius + radius)[None]
+
+
+#: Kept weight of a ring (its full weight is 1) below which it counts as
+#: clipped away entirely, and keeps its unclipped mean.
+_MIN_KEPT_WEIGHT = 1e-6
+
+
+def _kept_moments(ring, values, keep, plain, square=True):
+    """Ring means (and mean squares, or None) over the kept pixels,
+    ``(n_radial, n_patterns)``; ``plain`` (and 0) where no weight is kept."""
+    kept = keep.astype(np.float64)
+    count = ring @ kept
+    has = count > _MIN_KEPT_WEIGHT
+    count = np.where(has, count, 1.0)
+    kept *= values
+    means = np.where(has, (ring @ kept) / count, plain)
+    if not square:
+        return means, None
+    kept *= values
+    return means, np.where(has, (ring @ kept) / count, 0.0)
+
+
+def clipped_ring_means(
+    patterns: np.ndarray,
+    operator: PolarOperator,
+    n_sigma: float = 3.0,
+    spot_radius: int = 2,
+    n_iter: int = 2,
+) -> np.ndarray:
+    """Azimuthal mean of every ring with the Bragg spots left out, ``(..., n_radial)``.
+
+    ``operator`` has one azimuthal bin per ring (``npt_azim=1``), so its row ``i``
+    holds the normalised weights ``P_ij`` of the pixels of ring ``i``.  With a
+    per-pattern pixel mask ``m`` (1 = kept) the ring mean and variance are
+
+        mean = P @ (I m) / P @ m,   var = P @ (I^2 m) / P @ m - mean^2,
+
+    two sparse products over the whole stack.  Each of the ``n_iter`` rounds
+    flags the kept pixels above ``mean + n_sigma * std`` of their ring (a pixel
+    read by two rings takes the threshold of each weighted by its weight in
+    it), grows the flags by a disk of ``spot_radius`` pixels on the detector
+    axes (the tails of a spot are below the threshold but above the ring), and
+    removes them from ``m``; the result is the mean over the pixels kept after
+    the last round.  ``n_iter=0`` gives the plain azimuthal mean, the ring means
+    of :func:`polar_means`.  A ring left without kept pixels keeps its
+    unclipped mean; empty rings are 0.
+
+    The sums are taken in float64 about the mean of each pattern (clipping is
+    unchanged by an offset), so ``<I^2> - <I>^2`` keeps its digits on counts
+    near 65535.
+    """
+    if operator.npt_azim != 1:
+        raise ValueError("clipped_ring_means needs an operator with npt_azim=1.")
+    patterns = np.asarray(patterns)
+    if patterns.shape[-2:] != operator.detector_shape:
+        raise ValueError(
+            f"Patterns of shape {patterns.shape[-2:]} do not match the polar operator "
+            f"built for {operator.detector_shape}."
+        )
+    lead = patterns.shape[:-2]
+    ky, kx = operator.detector_shape
+    flat = patterns.reshape(-1, ky * kx)
+    n = flat.shape[0]
+    ring = operator.matrix.astype(np.float64)  # (n_radial, n_pixels)
+    # back-projection: each pixel's threshold, weighted over the rings it is in
+    weight = np.asarray(ring.sum(axis=0)).ravel()
+    inverse = np.where(weight > 0, 1 / np.where(weight > 0, weight, 1), 0)
+    back = (scipy.sparse.diags(inverse) @ ring.T).tocsr()  # (n_pixels, n_radial)
+    valid = operator.valid[:, 0]
+    structure = _disk(int(spot_radius)) if spot_radius > 0 else None
+    out = np.zeros((n, operator.n_radial), np.float64)
+    step = max(1, min(n, _BATCH_VALUES // max(ky * kx, operator.pixels.size, 1)))
+    for start in range(0, n, step):
+        batch = slice(start, min(start + step, n))
+        # (pixels, patterns): every sparse entry updates a contiguous row
+        values = flat[batch][:, operator.pixels].astype(np.float64).T
+        _check_finite(values)
+        level = values.mean(axis=0) if values.shape[0] else np.zeros(values.shape[1])
+        values -= level
+        plain = ring @ values
+        means = plain
+        keep = np.ones(values.shape, bool)
+        for _ in range(int(n_iter)):
+            means, square = _kept_moments(ring, values, keep, plain)
+            std = np.sqrt(np.maximum(square - means * means, 0.0))
+            outliers = keep & (values > back @ (means + n_sigma * std))
+            if structure is not None and outliers.any():
+                frames = np.zeros((values.shape[1], ky * kx), bool)
+                frames[:, operator.pixels] = outliers.T
+                frames = binary_dilation(
+                    frames.reshape(-1, ky, kx), structure=structure
+                ).reshape(-1, ky * kx)
+                outliers = frames[:, operator.pixels].T
+            keep &= ~outliers
+        if n_iter:
+            means, _ = _kept_moments(ring, values, keep, plain, square=False)
+        out[batch] = np.where(valid[:, None], means + level, 0.0).T
+    return out.reshape(*lead, operator.n_radial)
 
 
 def find_ring_edges(

@@ -18,6 +18,7 @@ from hyperspy_manifold._chunks import compute, pattern_stack
 FEATURE_NAMES = (
     "cepstrum",
     "radial_variance",
+    "radial_profile",
     "angular_average",
     "bragg",
     "bright_field",
@@ -275,6 +276,12 @@ def _transform(s, features, kwargs, show_progressbar):
         from hyperspy_manifold.features.polar import get_radial_variance
 
         return get_radial_variance(
+            s, show_progressbar=show_progressbar, lazy_output=True, **kwargs
+        )
+    if features == "radial_profile":
+        from hyperspy_manifold.features.polar import get_radial_profile
+
+        return get_radial_profile(
             s, show_progressbar=show_progressbar, lazy_output=True, **kwargs
         )
     if features == "angular_average":

@@ -6,7 +6,11 @@ from hyperspy_manifold.features.bragg import get_bragg_features
 from hyperspy_manifold.features.bright_field import get_bright_field_features
 from hyperspy_manifold.features.cepstrum import get_cepstrum
 from hyperspy_manifold.features.fem import get_fem_statistics
-from hyperspy_manifold.features.polar import get_angular_average, get_radial_variance
+from hyperspy_manifold.features.polar import (
+    get_angular_average,
+    get_radial_profile,
+    get_radial_variance,
+)
 from hyperspy_manifold.features.scan_fft import get_scan_fft
 from hyperspy_manifold.learn.cooccurrence import bragg_cooccurrence_classification
 from hyperspy_manifold.learn.manifold import manifold_decomposition
@@ -28,6 +32,7 @@ class ManifoldDiffraction2D(ElectronDiffraction2D):
     get_cepstrum = api_method(get_cepstrum)
     get_radial_variance = api_method(get_radial_variance)
     get_angular_average = api_method(get_angular_average)
+    get_radial_profile = api_method(get_radial_profile)
     get_bragg_features = api_method(get_bragg_features)
     get_bright_field_features = api_method(get_bright_field_features)
     get_scan_fft = api_method(get_scan_fft)
