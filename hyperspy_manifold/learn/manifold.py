@@ -77,7 +77,8 @@ def manifold_decomposition(
         4D-STEM data (two signal axes, at least one navigation axis), eager or lazy.
     features : str or BaseSignal
         ``"cepstrum"`` (ring of the exit-wave power cepstrum), ``"radial_variance"``,
-        ``"angular_average"``, ``"bragg"``, ``"bright_field"`` (the bright-field
+        ``"angular_average"``, ``"radial_profile"`` (azimuthal means with the
+        Bragg spots clipped), ``"bragg"``, ``"bright_field"`` (the bright-field
         disk and its first moments), ``"raw"`` (the patterns themselves) or a
         feature signal with the navigation shape of ``s``. The default, the
         cepstrum, was measured to work on nanobeam spot patterns, on

@@ -996,11 +996,13 @@ def bragg_nmf(
     s : BaseSignal
         4D-STEM patterns (eager or lazy); any signal with a navigation axis and
         ``features`` a signal or ``"raw"``.
-    features : {"bragg", "angular_average", "radial_variance", "cepstrum", "raw"} or BaseSignal
+    features : {"bragg", "angular_average", "radial_variance", "radial_profile", "cepstrum", "raw"} or BaseSignal
         Feature transform computed with its defaults updated by
         ``feature_kwargs``, or a non-negative feature signal with the navigation
         shape of ``s``.  Paper thresholds: Bragg disks 0.18-0.25, angular
-        average 0.4-0.5, radial variance 0.3-0.5.
+        average 0.4-0.5, radial variance 0.3-0.5.  ``"radial_profile"`` (the
+        Bragg-masked azimuthal means, :func:`~hyperspy_manifold.get_radial_profile`)
+        separates amorphous from crystalline regions.
     feature_kwargs : dict, optional
         Keywords of the feature transform.
     n_components : int, optional

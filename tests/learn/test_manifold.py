@@ -586,8 +586,8 @@ def test_runs_share_one_neighbour_search_from_4096_points(monkeypatch):
     """From UMAP's 4096 points the runs of the automatic partition share one
     NN-descent search (it runs once) and every run still separates the two
     blobs as a run with UMAP's own search does."""
-    from sklearn.cluster import KMeans
     import umap.umap_
+    from sklearn.cluster import KMeans
 
     from hyperspy_manifold.learn.embedding import SHARED_KNN_MIN, ManifoldEmbedder
 
