@@ -824,7 +824,7 @@ OPTION_VALUES = [
     (lambda s: hm.get_radial_variance(s, npt_azim=1), "`npt_azim` must be an integer >= 2, got 1"),
     (lambda s: hm.get_bragg_features(s, method="hough"), "`method` must be one of 'local_max', 'template_matching'.*got 'hough'"),
     (lambda s: hm.get_bragg_features(s, bin_size=0.5), "`bin_size` must be a number of detector pixels >= 1, got 0.5"),
-    (lambda s: hm.manifold_decomposition(s, features="fft"), "`features` must be one of 'cepstrum', 'radial_variance', 'angular_average', 'bragg', 'bright_field', 'raw', got 'fft'"),
+    (lambda s: hm.manifold_decomposition(s, features="fft"), "`features` must be one of 'cepstrum', 'radial_variance', 'radial_profile', 'angular_average', 'bragg', 'bright_field', 'raw', got 'fft'"),
     (lambda s: hm.manifold_decomposition(s, algorithm="dbscan"), "`algorithm` must be one of 'hdbscan', 'kmeans', 'spectral', got 'dbscan'"),
     (lambda s: hm.manifold_decomposition(s, scaling="max"), "`scaling` must be one of 'minmax', 'standard', None, got 'max'"),
     (lambda s: hm.manifold_decomposition(s, loadings="pca"), "`loadings` must be one of 'membership', 'similarity', got 'pca'"),

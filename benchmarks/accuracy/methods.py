@@ -27,11 +27,12 @@ def default(signal, seed, true_k=None):
 
 def default_epochs_umap(signal, seed, true_k=None):
     """The default pipeline with UMAP's own number of epochs (500 below 10 000
-    patterns, 200 above; the package default is 200 at every size)."""
+    patterns, 200 above; the package's default is 200 from 1000 patterns up)."""
     import hyperspy_manifold as hm
 
+    n = int(np.prod(_nav_shape(signal)))
     result = hm.manifold_decomposition(
-        signal, random_state=seed, n_epochs=None, return_info=True
+        signal, random_state=seed, n_epochs=500 if n < 10000 else 200, return_info=True
     )
     return np.asarray(result.labels.data)
 

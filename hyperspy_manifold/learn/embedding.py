@@ -33,6 +33,24 @@ def default_n_neighbors(n: int) -> int:
     return int(max(2, min(MAX_DEFAULT_NEIGHBORS, max(15, n // 20), n - 1)))
 
 
+#: From this many fitted patterns UMAP runs ``FEW_EPOCHS`` epochs by default.
+MANY_PATTERNS = 1000
+FEW_EPOCHS = 200
+
+
+def default_n_epochs(n: int) -> int:
+    """UMAP epochs for ``n`` fitted patterns: 200 from 1000 patterns up, 500 below.
+
+    UMAP's own rule is 500 below 10 000 patterns and 200 above.  On the accuracy
+    benchmark (scenarios of 1024-9216 patterns) 200 epochs gave the same
+    partitions (tuning split: 22 of 24 within 0.01 ARI, mean 0.862 against
+    0.850 with 500; report split, run once: 22 of 24, 0.883 against 0.868) in
+    0.70-0.78x the time.  Small scans keep UMAP's 500: they cost little, and an
+    80-point layout after 200 epochs was seen still too loose for k-means.
+    """
+    return FEW_EPOCHS if n >= MANY_PATTERNS else 500
+
+
 class ManifoldEmbedder:
     """Scaling, PCA, UMAP and its bootstrap rounds, fitted once, applied to new rows."""
 

@@ -73,6 +73,7 @@ from hyperspy_manifold.learn.clustering import (
 from hyperspy_manifold.learn.embedding import (
     BOOTSTRAP_INITS,
     ManifoldEmbedder,
+    default_n_epochs,
     default_n_neighbors,
 )
 from hyperspy_manifold.learn.selection import STRUCTURE_RATIO, choose_partition
@@ -188,7 +189,7 @@ class ManifoldClustering(BaseEstimator):
         min_dist=0.0,
         n_components=2,
         metric="euclidean",
-        n_epochs=200,
+        n_epochs=None,
         n_bootstrap=0,
         bootstrap_init="embedding",
         bootstrap_neighbors=None,
@@ -401,7 +402,7 @@ class ManifoldClustering(BaseEstimator):
                 bootstrap_neighbors,
                 seed_pca,
                 umap_seeds[r * (1 + n_bootstrap) : (r + 1) * (1 + n_bootstrap)],
-                p["n_epochs"],
+                default_n_epochs(n) if p["n_epochs"] is None else p["n_epochs"],
             )
             for r in range(runs)
         ]
@@ -530,7 +531,7 @@ class ManifoldClustering(BaseEstimator):
             "min_dist": float(self.min_dist),
             "n_components": int(self.n_components),
             "metric": self.metric,
-            "n_epochs": self.n_epochs,
+            "n_epochs": int(embedder.n_epochs),
             "n_bootstrap": int(self.n_bootstrap),
             "bootstrap_init": self.bootstrap_init,
             "bootstrap_neighbors": int(bootstrap_neighbors)
