@@ -161,6 +161,9 @@ class ManifoldClustering(BaseEstimator):
     result_ : ManifoldResult
         The result of the fit (labels, embedding, cluster means ...); None after
         :meth:`load`.
+    cluster_statistics_ : ClusterStatistics
+        The sums, means and standard deviations of the patterns of every cluster
+        of the fitted scan (flattened), behind ``result_``'s cluster means.
     labels_ : numpy.ndarray
         Labels of the fitted patterns (rows of ``reduced_``).
     reduced_ : numpy.ndarray
@@ -504,7 +507,7 @@ class ManifoldClustering(BaseEstimator):
                 "fit_labels": labels_fit,
             },
         )
-        self._stats = stats  # the sums behind result_'s cluster means
+        self.cluster_statistics_ = stats
         self.signal_mask_ = signal_mask
         self.detector_ = detector_description(s)
         self.embedder_ = embedder

@@ -19,6 +19,7 @@ from hyperspy_manifold._checks import check_choice
 from hyperspy_manifold._chunks import compute, pattern_stack
 from hyperspy_manifold._docstrings import fill_docstring
 from hyperspy_manifold._progress import one_progress_bar
+from hyperspy_manifold.learn._labels import MASKED
 from hyperspy_manifold.learn._learning_results import write_learning_results
 from hyperspy_manifold.learn._make_result import cluster_result
 from hyperspy_manifold.learn._result import ManifoldResult
@@ -236,7 +237,7 @@ def manifold_decomposition(
 def _write_learning_results(s, model, loadings, show_progressbar) -> None:
     """``s.learning_results`` from a fitted model: the cluster means as factors,
     membership or similarity loadings, and the embedding centroids."""
-    result, stats = model.result_, model._stats
+    result, stats = model.result_, model.cluster_statistics_
     labels = result.labels.data.ravel()
     emb = result.embedding.data.reshape(labels.size, -1)
     row_index, n_rows, noise_row = rows_from_label_map(labels)
@@ -264,7 +265,7 @@ def _write_learning_results(s, model, loadings, show_progressbar) -> None:
         load,
         model.algorithm,
         None
-        if (labels != -2).all()
-        else labels.reshape(result.labels.data.shape) == -2,
+        if (labels != MASKED).all()
+        else labels.reshape(result.labels.data.shape) == MASKED,
         noise_row,
     )
