@@ -53,6 +53,7 @@ from hyperspy_manifold.kernels.polar import (
     polar_means,
     polar_operator,
     radial_variance,
+    ring_clipping,
     sector_means,
 )
 
@@ -387,6 +388,7 @@ def get_radial_profile(
             n_sigma=n_sigma,
             spot_radius=spot_radius,
             n_iter=n_iter if bragg_mask else 0,
+            clipping=ring_clipping(operator),  # built once, not per chunk
         ),
     )
     parameters = {

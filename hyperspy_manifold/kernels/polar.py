@@ -408,12 +408,35 @@ def _kept_moments(ring, values, keep, plain, square=True):
     return means, np.where(has, (ring @ kept) / count, 0.0)
 
 
+@dataclass(frozen=True)
+class RingClipping:
+    """What :func:`clipped_ring_means` needs of a one-bin-per-ring operator,
+    built once per geometry (picklable): the ring weights in float64 and the
+    back-projection of ring values onto pixels, weighted over the rings each
+    pixel is read by."""
+
+    ring: scipy.sparse.csr_matrix  # (n_radial, n_pixels)
+    back: scipy.sparse.csr_matrix  # (n_pixels, n_radial)
+
+
+def ring_clipping(operator: PolarOperator) -> RingClipping:
+    """The :class:`RingClipping` of ``operator`` (``npt_azim=1``)."""
+    if operator.npt_azim != 1:
+        raise ValueError("clipped_ring_means needs an operator with npt_azim=1.")
+    ring = operator.matrix.astype(np.float64).tocsr()
+    weight = np.asarray(ring.sum(axis=0)).ravel()
+    inverse = np.where(weight > 0, 1 / np.where(weight > 0, weight, 1), 0)
+    back = (scipy.sparse.diags(inverse) @ ring.T).tocsr()
+    return RingClipping(ring, back)
+
+
 def clipped_ring_means(
     patterns: np.ndarray,
     operator: PolarOperator,
     n_sigma: float = 3.0,
     spot_radius: int = 2,
     n_iter: int = 2,
+    clipping: RingClipping | None = None,
 ) -> np.ndarray:
     """Azimuthal mean of every ring with the Bragg spots left out, ``(..., n_radial)``.
 
@@ -435,10 +458,11 @@ def clipped_ring_means(
 
     The sums are taken in float64 about the mean of each pattern (clipping is
     unchanged by an offset), so ``<I^2> - <I>^2`` keeps its digits on counts
-    near 65535.
+    near 65535.  ``clipping`` (:func:`ring_clipping` of ``operator``) is built
+    here when not given; a transform over many chunks builds it once.
     """
-    if operator.npt_azim != 1:
-        raise ValueError("clipped_ring_means needs an operator with npt_azim=1.")
+    if clipping is None:
+        clipping = ring_clipping(operator)
     patterns = np.asarray(patterns)
     if patterns.shape[-2:] != operator.detector_shape:
         raise ValueError(
@@ -449,11 +473,7 @@ def clipped_ring_means(
     ky, kx = operator.detector_shape
     flat = patterns.reshape(-1, ky * kx)
     n = flat.shape[0]
-    ring = operator.matrix.astype(np.float64)  # (n_radial, n_pixels)
-    # back-projection: each pixel's threshold, weighted over the rings it is in
-    weight = np.asarray(ring.sum(axis=0)).ravel()
-    inverse = np.where(weight > 0, 1 / np.where(weight > 0, weight, 1), 0)
-    back = (scipy.sparse.diags(inverse) @ ring.T).tocsr()  # (n_pixels, n_radial)
+    ring, back = clipping.ring, clipping.back
     valid = operator.valid[:, 0]
     structure = _disk(int(spot_radius)) if spot_radius > 0 else None
     out = np.zeros((n, operator.n_radial), np.float64)
