@@ -239,12 +239,7 @@ class ManifoldClustering(BaseEstimator):
                 "can not be recomputed on a new scan); got "
                 f"{type(self.features).__name__}."
             )
-        if (
-            not isinstance(self.n_vote, numbers.Integral)
-            or isinstance(self.n_vote, bool)
-            or self.n_vote < 1
-        ):
-            raise ValueError(f"`n_vote` must be an int >= 1, got {self.n_vote!r}.")
+        check_int("n_vote", self.n_vote, 1)
         q = self.novelty_quantile
         if not isinstance(q, numbers.Real) or isinstance(q, bool) or not 0 < q <= 1:
             raise ValueError(f"`novelty_quantile` must be in (0, 1], got {q!r}.")
