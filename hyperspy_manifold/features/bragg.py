@@ -178,6 +178,34 @@ def _vector_source(s, vectors):
     return array, columns, offsets, scales, intensity_column, kind
 
 
+def peak_settings(method: str, peak_kwargs) -> tuple[dict, float | None]:
+    """``(keywords of the peak finder, pattern_threshold_rel or None)`` of
+    ``method`` with its defaults updated by ``peak_kwargs`` (checked)."""
+    check_choice("method", method, PEAK_METHODS)
+    if peak_kwargs is not None and not isinstance(peak_kwargs, dict):
+        raise TypeError(f"`peak_kwargs` must be a dict, got {peak_kwargs!r}.")
+    kwargs = {**PEAK_DEFAULTS.get(method, {}), **(peak_kwargs or {})}
+    threshold = kwargs.pop("pattern_threshold_rel", None)
+    return kwargs, threshold
+
+
+def peak_search_patterns(s, mask=None) -> da.Array:
+    """The patterns of ``s`` as the peak search reads them (lazy).
+
+    Relative thresholds and intensities assume a zero floor: a pattern with
+    negative pixels (background-subtracted data) is shifted up to it, else an
+    all-negative pattern has no peak above ``threshold_rel * max``.  Pixels of
+    the detector ``mask`` (checked, True = excluded) are 0: no peak there.
+    """
+    patterns = pattern_stack(s)
+    if patterns.dtype.kind != "u":
+        floor = da.minimum(patterns.min(axis=(-2, -1), keepdims=True), 0)
+        patterns = patterns - floor.astype(np.result_type(floor.dtype, np.float32))
+    if mask is not None:
+        patterns = da.where(mask, patterns.dtype.type(0), patterns)
+    return patterns
+
+
 @one_progress_bar("Bragg features")
 @fill_docstring
 def get_bragg_features(
@@ -262,32 +290,20 @@ def get_bragg_features(
     # beam-centre precision, and rounding keeps bin-centred peaks in one bin
     cy, cx = (round(v, 6) for v in resolve_center(s, center))
     grid = bragg_grid(detector_shape(s), (cy, cx), bin_size)
-    patterns = pattern_stack(s)
-    if patterns.dtype.kind != "u":
-        # relative thresholds and intensities assume a zero floor: a pattern with
-        # negative pixels (background-subtracted data) is shifted up to it, else
-        # an all-negative pattern has no peak above `threshold_rel * max`
-        floor = da.minimum(patterns.min(axis=(-2, -1), keepdims=True), 0)
-        patterns = patterns - floor.astype(np.result_type(floor.dtype, np.float32))
     mask = check_signal_mask(s, signal_mask)
-    if mask is not None:
-        if vectors is not None:
-            raise ValueError(
-                "`signal_mask` masks the peak search, but `vectors` were given: "
-                "leave the unwanted peaks out of `vectors` instead."
-            )
-        patterns = da.where(mask, patterns.dtype.type(0), patterns)
+    if mask is not None and vectors is not None:
+        raise ValueError(
+            "`signal_mask` masks the peak search, but `vectors` were given: "
+            "leave the unwanted peaks out of `vectors` instead."
+        )
+    patterns = peak_search_patterns(s, mask)
     nav_ndim = patterns.ndim - 2
     nav_chunks = patterns.chunks[:nav_ndim]
     if vectors is None:
-        check_choice("method", method, PEAK_METHODS)
-        if peak_kwargs is not None and not isinstance(peak_kwargs, dict):
-            raise TypeError(f"`peak_kwargs` must be a dict, got {peak_kwargs!r}.")
-        kwargs = {**PEAK_DEFAULTS.get(method, {}), **(peak_kwargs or {})}
-        finder_kwargs = {
-            k: v for k, v in kwargs.items() if k != "pattern_threshold_rel"
-        }
-        threshold = kwargs.get("pattern_threshold_rel")
+        finder_kwargs, threshold = peak_settings(method, peak_kwargs)
+        kwargs = dict(finder_kwargs)  # recorded in the metadata
+        if threshold is not None:
+            kwargs["pattern_threshold_rel"] = threshold
         # peaks found on the pattern itself come with its value at no cost; the
         # template-matching peaks carry the correlation, so the kernel reads the
         # pattern instead

@@ -32,16 +32,19 @@ from hyperspy.io import dict2signal
 
 from hyperspy_manifold._axes import detector_shape, navigation_shape
 from hyperspy_manifold._checks import (
-    check_choice,
     check_int,
     check_pattern_signal,
     check_signal_mask,
 )
-from hyperspy_manifold._chunks import compute, pattern_stack
+from hyperspy_manifold._chunks import compute
 from hyperspy_manifold._docstrings import fill_docstring
 from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold._random import check_random_state, integer_seeds
-from hyperspy_manifold.features.bragg import PEAK_DEFAULTS, PEAK_METHODS, _detect_peaks
+from hyperspy_manifold.features.bragg import (
+    _detect_peaks,
+    peak_search_patterns,
+    peak_settings,
+)
 from hyperspy_manifold.kernels.bragg import concatenate_peaks, sample_patterns
 from hyperspy_manifold.learn._cluster_stats import cluster_statistics
 from hyperspy_manifold.learn._labels import NOISE
@@ -153,20 +156,9 @@ def _peak_chunk(peaks, patterns, threshold):
 def _find_peaks(s, method, peak_kwargs, signal_mask, show_progressbar):
     """All peaks of the scan: ``(n, 3)`` table of ``(y, x)`` pixels and pattern
     values, and the flat navigation index of the pattern of every row."""
-    check_choice("method", method, PEAK_METHODS)
-    if peak_kwargs is not None and not isinstance(peak_kwargs, dict):
-        raise TypeError(f"`peak_kwargs` must be a dict, got {peak_kwargs!r}.")
-    kwargs = {**PEAK_DEFAULTS.get(method, {}), **(peak_kwargs or {})}
-    threshold = kwargs.pop("pattern_threshold_rel", None)
-    patterns = pattern_stack(s)
+    kwargs, threshold = peak_settings(method, peak_kwargs)
+    patterns = peak_search_patterns(s, check_signal_mask(s, signal_mask))
     nav = navigation_shape(s)
-    if patterns.dtype.kind != "u":
-        # relative thresholds assume a zero floor (as in get_bragg_features)
-        floor = da.minimum(patterns.min(axis=(-2, -1), keepdims=True), 0)
-        patterns = patterns - floor.astype(np.result_type(floor.dtype, np.float32))
-    mask = check_signal_mask(s, signal_mask)
-    if mask is not None:
-        patterns = da.where(mask, patterns.dtype.type(0), patterns)
     nav_ndim = patterns.ndim - 2
     peaks = _detect_peaks(patterns, method, kwargs, False)
     peaks = peaks.reshape(patterns.shape[:nav_ndim]).rechunk(patterns.chunks[:nav_ndim])
