@@ -49,32 +49,47 @@ def timed(name, func):
 
 
 def install_timers():
-    """Wrap the stage functions where ``manifold_decomposition`` looks them up."""
-    from hyperspy_manifold.learn import manifold, similarity
+    """Wrap the stage functions where the estimator looks them up."""
+    from hyperspy_manifold.learn import (
+        _features,
+        clustering,
+        embedding,
+        estimator,
+        manifold,
+        similarity,
+    )
 
-    compute = manifold.compute
+    def staged(module):
+        compute = module.compute
 
-    def stage_compute(*args, **kwargs):
-        import sys
+        def stage_compute(*args, **kwargs):
+            import sys
 
-        line = sys._getframe(1).f_code.co_name
-        name = {
-            "manifold_decomposition": "features / centroid patterns (compute)",
-            "_stream_rows": "label rest: streamed features",
-        }.get(line, f"compute in {line}")
-        return timed(name, compute)(*args, **kwargs)
+            caller = sys._getframe(1).f_code.co_name
+            name = {
+                "_stream_rows": "label rest: streamed features",
+                "feature_rows": "features (one pass)",
+                "manifold_decomposition": "centroid patterns",
+            }.get(caller, f"compute in {caller}")
+            return timed(name, compute)(*args, **kwargs)
 
-    manifold.compute = stage_compute
-    manifold._select = timed("fit (UMAP, HDBSCAN, selection)", manifold._select)
-    manifold._cluster = timed("fit: cluster", manifold._cluster)
-    emb = manifold.ManifoldEmbedder
-    emb.fit_transform = timed("fit: embed", emb.fit_transform)
-    emb.reduce = timed("label rest: reduce", emb.reduce)
+        module.compute = stage_compute
+
+    for module in (_features, estimator, manifold):
+        staged(module)
+    estimator.choose_partition = timed(
+        "fit (UMAP, HDBSCAN, selection)", estimator.choose_partition
+    )
+    estimator.cluster_embedding = timed("fit: cluster", estimator.cluster_embedding)
+    emb = embedding.ManifoldEmbedder
+    emb.fit_transform = timed("fit: embed (UMAP runs)", emb.fit_transform)
+    emb.neighbours = timed("fit: shared kNN", emb.neighbours)
+    emb.reduce = timed("reduce (scaling + PCA)", emb.reduce)
     emb.transform = timed("label rest: transform", emb.transform)
-    vote = manifold._NeighbourVote
+    vote = clustering.NeighbourVote
     vote.place = timed("label rest: place", vote.place)
-    manifold.cluster_statistics = timed(
-        "cluster statistics pass", manifold.cluster_statistics
+    estimator.cluster_statistics = timed(
+        "cluster statistics pass", estimator.cluster_statistics
     )
     manifold.write_learning_results = timed(
         "write learning results", manifold.write_learning_results

@@ -23,6 +23,11 @@ from hyperspy_manifold._chunks import compute, pattern_stack
 #: allocated, page-faulted and freed at every step) made both kernels 1.5-3 times
 #: slower (measured on 256 patterns of 128 x 128, docs/scaling.rst).
 _BATCH_ELEMENTS = 2**19
+#: Pixels per batch of the cluster sums: 4 patterns of 128 x 128 (512 kB of
+#: float64), which stay in a core's cache between the subtraction, the squares
+#: and the two additions (measured 2.5x faster than the product of a one-hot
+#: label matrix by 32-pattern batches, on 512 patterns of 128 x 128).
+_SUM_ELEMENTS = 2**16
 
 NON_FINITE_PATTERNS = (
     "Patterns contain NaN or infinite pixels, so cluster means and distances "
@@ -40,9 +45,12 @@ def _chunk_sums(block, labels, n_rows, level):
     """``(1, ..., 1, n_rows, 2 P + 1)``: sums and sums of squares of ``x - level``
     and counts of a chunk.
 
-    One matrix product per batch: the one-hot ``(n_rows, batch)`` label matrix
-    times ``[x - level, (x - level)**2]`` side by side in one buffer.  Integer
+    The chunk's rows are sorted by cluster once; each cluster's members are then
+    added a few patterns at a time (``_SUM_ELEMENTS``) through one small float64
+    buffer that stays in cache, into that cluster's two accumulator rows.  Integer
     patterns give integer float64 sums, exact whatever the order of the additions.
+    (A one-hot label matrix times batches of 32 patterns, the previous kernel,
+    streamed 8 MB batches through memory and took 2.5 times as long.)
     """
     nav_ndim = block.ndim - 2
     n_pixels = block.shape[-1] * block.shape[-2]
@@ -52,16 +60,20 @@ def _chunk_sums(block, labels, n_rows, level):
     rows = np.flatnonzero((lab >= 0) & (lab < n_rows))
     out[:, -1] = np.bincount(lab[rows], minlength=n_rows)
     if rows.size:
-        step = _batch_rows(rows.size, n_pixels)
-        buf = np.empty((step, 2 * n_pixels))
-        ids = np.arange(n_rows)[:, None]
-        for start in range(0, rows.size, step):
-            sel = rows[start : start + step]
-            x = buf[: sel.size, :n_pixels]
-            np.subtract(X[sel], level, out=x)
-            np.multiply(x, x, out=buf[: sel.size, n_pixels:])
-            onehot = (lab[sel][None, :] == ids).astype(np.float64)
-            out[:, :-1] += onehot @ buf[: sel.size]
+        rows = rows[np.argsort(lab[rows], kind="stable")]
+        bounds = np.cumsum(np.concatenate(([0], out[:, -1].astype(np.intp))))
+        step = max(1, min(rows.size, _SUM_ELEMENTS // max(n_pixels, 1)))
+        buf = np.empty((step, n_pixels))
+        for row in range(n_rows):
+            sums, squares = out[row, :n_pixels], out[row, n_pixels:-1]
+            members = rows[bounds[row] : bounds[row + 1]]
+            for start in range(0, members.size, step):
+                sel = members[start : start + step]
+                x = buf[: sel.size]
+                np.subtract(X[sel], level, out=x)
+                sums += np.add.reduce(x, axis=0)
+                np.multiply(x, x, out=x)
+                squares += np.add.reduce(x, axis=0)
     return out.reshape((1,) * nav_ndim + out.shape)
 
 
