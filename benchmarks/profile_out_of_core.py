@@ -69,6 +69,8 @@ def install_timers():
             name = {
                 "_stream_rows": "label rest: streamed features",
                 "feature_rows": "features (one pass)",
+                "store": "features (one pass, into the store)",
+                "store_features": "features (one pass, into the store)",
                 "manifold_decomposition": "centroid patterns",
             }.get(caller, f"compute in {caller}")
             return timed(name, compute)(*args, **kwargs)

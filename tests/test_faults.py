@@ -271,23 +271,25 @@ def test_worker_killed_during_a_feature_transform(client, film, tmp_path):
     assert marks.done() >= n_reads
 
 
-def test_worker_killed_during_the_streaming_labelling_pass(
+def test_worker_killed_during_the_feature_spilling_pass(
     client, film, tmp_path, monkeypatch
 ):
-    """``n_fit``: fit on a subsample, then embed and label the rest chunk by chunk
-    (the route of features too large to keep in memory); the kill lands in that
-    streaming pass."""
+    """``n_fit`` with features too large to keep in memory: every pattern's
+    features are computed once, group by group, into a temporary file, and the
+    rest is labelled from there; the kill lands in that spilling pass."""
     s = film[0]
     monkeypatch.setattr(manifold, "FEATURES_IN_MEMORY_BYTES", 0)
     streaming, streamed = threading.Event(), threading.Event()
-    stream_rows = manifold._stream_rows
+    store_features = manifold.store_features
 
-    def observed_stream_rows(*args, **kwargs):
+    def observed_store_features(*args, **kwargs):
         streaming.set()
-        yield from stream_rows(*args, **kwargs)
+        store = store_features(*args, **kwargs)
+        assert store.spilled
         streamed.set()
+        return store
 
-    monkeypatch.setattr(manifold, "_stream_rows", observed_stream_rows)
+    monkeypatch.setattr(manifold, "store_features", observed_store_features)
 
     def decomposition(s):
         return hm.manifold_decomposition(
@@ -312,7 +314,7 @@ def test_worker_killed_during_the_streaming_labelling_pass(
         return False
 
     result, _, _ = run_with_a_kill(client, decomposition, s, tmp_path, ready)
-    assert in_stream[-1], "the worker was killed after the streaming pass"
+    assert in_stream[-1], "the worker was killed after the spilling pass"
     np.testing.assert_array_equal(result.labels.data, expected.labels.data)
     np.testing.assert_allclose(result.embedding.data, expected.embedding.data)
     np.testing.assert_allclose(

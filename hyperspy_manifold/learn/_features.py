@@ -213,19 +213,12 @@ class OneReadCepstrum:
             f.data = _excluded_as_nan(f.data, self.positions)
         return f
 
-    def rows(self, rows=None, show_progressbar=None) -> np.ndarray:
-        """``(n_rows, n_features)`` features of the flat navigation indices
-        ``rows`` (all when None), exact, in one read plus the chunks whose
-        minimum is above the dataset's."""
+    def _finish(self, extrema: np.ndarray) -> np.ndarray:
+        """Take the dataset's minimum from the computed chunk ``extrema``, give
+        :attr:`signal` the plain graph with it; returns which chunks (grid
+        shape) hold a minimum above it (their features must be computed again)."""
         from hyperspy_manifold.features.cepstrum import global_minimum
 
-        nav_shape = navigation_shape(self.signal)
-        n_nav = int(np.prod(nav_shape))
-        index = np.arange(n_nav) if rows is None else np.asarray(rows, dtype=np.intp)
-        by_chunk = self.features("chunk").data
-        values, extrema = compute(
-            (_take_rows(by_chunk, rows, nav_shape), self.extrema), show_progressbar
-        )
         minimum = global_minimum(
             extrema[..., 0, 0].min(),
             extrema[..., 0, 1].max(),
@@ -237,8 +230,21 @@ class OneReadCepstrum:
         self.signal.metadata.set_item(
             "HyperspyManifold.cepstrum.minimum_value", minimum
         )
+        return extrema[..., 0, 0] > minimum
+
+    def rows(self, rows=None, show_progressbar=None) -> np.ndarray:
+        """``(n_rows, n_features)`` features of the flat navigation indices
+        ``rows`` (all when None), exact, in one read plus the chunks whose
+        minimum is above the dataset's."""
+        nav_shape = navigation_shape(self.signal)
+        n_nav = int(np.prod(nav_shape))
+        index = np.arange(n_nav) if rows is None else np.asarray(rows, dtype=np.intp)
+        by_chunk = self.features("chunk").data
+        values, extrema = compute(
+            (_take_rows(by_chunk, rows, nav_shape), self.extrema), show_progressbar
+        )
+        above = self._finish(extrema)
         # the chunks of the rows whose own minimum is above the dataset's
-        above = extrema[..., 0, 0] > minimum
         blocks = np.ix_(*(np.repeat(np.arange(len(c)), c) for c in self.stack_chunks))
         stale = above[blocks].ravel()[index]
         if self.positions is not None:
@@ -246,9 +252,33 @@ class OneReadCepstrum:
         if stale.any():
             values = np.array(values)
             values[stale] = compute(
-                _take_rows(exact.data, index[stale], nav_shape), show_progressbar
+                _take_rows(self.signal.data, index[stale], nav_shape),
+                show_progressbar,
             )
         return np.asarray(values)
+
+    def store(self, store: FeatureStore, show_progressbar=None) -> None:
+        """Every row into ``store``, exact, group by group: one read (each
+        group's chunk minima come with its features), then the chunks whose
+        minimum is above the dataset's, transformed again and overwritten."""
+        by_chunk = self.features("chunk").data
+        extrema = np.empty(self.extrema.shape)
+        for (i0, i1), (c0, c1) in row_groups(by_chunk, store.group_bytes):
+            values, extrema[c0:c1] = compute(
+                (by_chunk[i0:i1], self.extrema[c0:c1]), show_progressbar
+            )
+            store.write_block((slice(i0, i1),), values)
+        above = self._finish(extrema)
+        exact = self.signal.data
+        bounds = [np.cumsum((0,) + c) for c in self.stack_chunks]
+        stale = [
+            tuple(slice(b[i], b[i + 1]) for b, i in zip(bounds, chunk))
+            for chunk in zip(*np.nonzero(above))
+        ]
+        for batch in _batches(stale, store.group_bytes, store.row_bytes):
+            values = compute(tuple(exact[where] for where in batch), show_progressbar)
+            for where, block in zip(batch, values):
+                store.write_block(where, block)
 
 
 def _take_rows(data: da.Array, rows, nav_shape) -> da.Array:
@@ -324,13 +354,181 @@ def feature_rows(f, rows=None, show_progressbar=None) -> np.ndarray:
 
     Cepstrum features of :func:`feature_signal` take their global minimum in
     the same read (:class:`OneReadCepstrum`); afterwards ``f`` holds the plain
-    lazy graph with that minimum.
+    lazy graph with that minimum.  All rows are computed group by group into
+    one array (:func:`store_features`), without a concatenated copy.
     """
+    lazy = isinstance(f.data, da.Array)
+    if rows is None and lazy and f.axes_manager.navigation_dimension > 0:
+        return store_features(f, False, show_progressbar).array
     one_read = getattr(f, "_one_read_cepstrum", None)
     if one_read is not None and one_read.minimum is None:
         return one_read.rows(rows, show_progressbar)
     F = feature_array(f)
     return np.asarray(compute(F if rows is None else F[rows], show_progressbar))
+
+
+#: Features per compute when a scan's features are computed group by group:
+#: enough chunks for every core, few enough bytes to hold twice.
+GROUP_BYTES = 64 * 2**20
+#: Rows read from a :class:`FeatureStore` at a time.
+STORE_WINDOW = 8192
+
+
+def row_groups(data: da.Array, group_bytes: int):
+    """``((i0, i1), (c0, c1))`` ranges along the first axis of ``data`` (index
+    and chunk) of consecutive chunks holding about ``group_bytes`` together."""
+    per_index = int(np.prod(data.shape[1:])) * data.dtype.itemsize
+    groups, i0, c0, size = [], 0, 0, 0
+    bounds = np.cumsum((0,) + data.chunks[0])
+    for c, n in enumerate(data.chunks[0]):
+        size += n * per_index
+        if size >= group_bytes or c == len(data.chunks[0]) - 1:
+            groups.append(((i0, int(bounds[c + 1])), (c0, c + 1)))
+            i0, c0, size = int(bounds[c + 1]), c + 1, 0
+    return groups
+
+
+def _batches(blocks, group_bytes: int, row_bytes: int):
+    """``blocks`` (tuples of navigation slices) in lists of about ``group_bytes``."""
+    batch, size = [], 0
+    for where in blocks:
+        batch.append(where)
+        size += int(np.prod([w.stop - w.start for w in where])) * row_bytes
+        if size >= group_bytes:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+class FeatureStore:
+    """The ``(n_rows, n_features)`` features of every pattern of a scan, in
+    memory or spilled to a temporary file (``spill=True``).
+
+    Filled by :func:`store_features` one group of chunks at a time, so a scan
+    whose features exceed the memory budget is transformed once instead of once
+    per pass that needs them: the fitted rows and then the rest are read back
+    from the file (through the page cache, never mapped into the process).
+    The file is anonymous (deleted when closed, also if the process dies) in
+    :func:`tempfile.gettempdir` (``TMPDIR`` chooses it).
+    """
+
+    def __init__(self, nav_shape, n_features, dtype, spill=False, array=None):
+        self.nav_shape = tuple(int(n) for n in nav_shape)
+        self.n_rows = int(np.prod(self.nav_shape))
+        self.n_features = int(n_features)
+        self.dtype = np.dtype(dtype)
+        self.row_bytes = self.n_features * self.dtype.itemsize
+        self.group_bytes = GROUP_BYTES
+        self._file = None
+        if array is not None:
+            self.array = array
+        elif spill:
+            import tempfile
+
+            self.array = None
+            self._file = tempfile.TemporaryFile(prefix="hyperspy_manifold_")
+        else:
+            self.array = np.empty((self.n_rows, self.n_features), self.dtype)
+
+    @classmethod
+    def wrap(cls, array: np.ndarray) -> FeatureStore:
+        """A store of an existing ``(n_rows, n_features)`` array (no copy)."""
+        return cls((array.shape[0],), array.shape[1], array.dtype, array=array)
+
+    @property
+    def spilled(self) -> bool:
+        return self._file is not None
+
+    def write(self, start: int, values) -> None:
+        """Rows ``start, start + 1, ...`` from ``values``."""
+        values = np.ascontiguousarray(values, dtype=self.dtype)
+        values = values.reshape(-1, self.n_features)
+        if self._file is None:
+            self.array[start : start + values.shape[0]] = values
+            return
+        import os
+
+        view = memoryview(values).cast("B")
+        offset = start * self.row_bytes
+        while view.nbytes:
+            done = os.pwrite(self._file.fileno(), view, offset)
+            view, offset = view[done:], offset + done
+
+    def write_block(self, where, values) -> None:
+        """The navigation block ``where`` (slices, leading axes) from ``values``."""
+        values = np.asarray(values).reshape(-1, self.n_features)
+        if len(where) == 1:
+            start = where[0].start * (self.n_rows // self.nav_shape[0])
+            self.write(start, values)
+            return
+        ranges = [np.arange(w.start, w.stop) for w in where]
+        ranges += [np.arange(n) for n in self.nav_shape[len(where) :]]
+        index = np.ravel_multi_index(
+            np.meshgrid(*ranges, indexing="ij"), self.nav_shape
+        ).ravel()
+        runs = np.flatnonzero(np.diff(index) != 1) + 1
+        for lo, hi in zip(np.r_[0, runs], np.r_[runs, index.size]):
+            self.write(int(index[lo]), values[lo:hi])
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` (a view in memory, a new array from the file)."""
+        if self._file is None:
+            return self.array[start:stop]
+        import os
+
+        out = np.empty((stop - start, self.n_features), self.dtype)
+        view = memoryview(out).cast("B")
+        offset = start * self.row_bytes
+        while view.nbytes:
+            done = os.preadv(self._file.fileno(), [view], offset)
+            if done == 0:
+                raise OSError("the temporary feature file is shorter than written")
+            view, offset = view[done:], offset + done
+        return out
+
+    def blocks(self, rows: np.ndarray, window: int = STORE_WINDOW):
+        """``(rows, values)`` of the sorted flat indices ``rows``, one window of
+        ``window`` consecutive stored rows at a time."""
+        rows = np.asarray(rows, dtype=np.intp)
+        edges = np.searchsorted(rows, np.arange(0, self.n_rows + window, window))
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            if hi > lo:
+                sel = rows[lo:hi]
+                yield sel, self.read(int(sel[0]), int(sel[-1]) + 1)[sel - sel[0]]
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """The sorted flat indices ``rows`` as one array."""
+        if self._file is None:
+            return self.array[np.asarray(rows, dtype=np.intp)]
+        parts = [values for _, values in self.blocks(rows)]
+        if not parts:
+            return np.empty((0, self.n_features), self.dtype)
+        return np.concatenate(parts)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def store_features(f, spill=False, show_progressbar=None) -> FeatureStore:
+    """Compute every row of the lazy feature signal ``f`` into a
+    :class:`FeatureStore`, one group of navigation chunks (about
+    :data:`GROUP_BYTES` of features) per compute; cepstrum features of
+    :func:`feature_signal` take their global minimum in the same read."""
+    nav_shape = navigation_shape(f)
+    data = f.data
+    if not isinstance(data, da.Array):
+        return FeatureStore.wrap(np.asarray(data).reshape(int(np.prod(nav_shape)), -1))
+    n_features = int(np.prod(data.shape[len(nav_shape) :]))
+    store = FeatureStore(nav_shape, n_features, data.dtype, spill)
+    one_read = getattr(f, "_one_read_cepstrum", None)
+    if one_read is not None and one_read.minimum is None:
+        one_read.store(store, show_progressbar)
+        return store
+    for (i0, i1), _ in row_groups(data, store.group_bytes):
+        store.write_block((slice(i0, i1),), compute(data[i0:i1], show_progressbar))
+    return store
 
 
 def check_finite_features(X: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ import json
 import numbers
 import warnings
 
+import dask.array as da
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
@@ -54,11 +55,14 @@ from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold._random import as_generator, integer_seeds
 from hyperspy_manifold.learn._cluster_stats import cluster_statistics
 from hyperspy_manifold.learn._features import (
+    GROUP_BYTES,
     as_features,
     feature_array,
     feature_matrix,
     feature_rows,
     feature_signal,
+    row_groups,
+    store_features,
 )
 from hyperspy_manifold.learn._kscan import check_k_range
 from hyperspy_manifold.learn._labels import MASKED
@@ -110,34 +114,52 @@ _SELECTION_SUMMARY = (
 )
 
 #: With ``n_fit``, the features of every pattern are computed in one pass and
-#: kept in memory when they take at most this many bytes (float32); larger
-#: feature sets (raw patterns of a big scan) are streamed in two passes.
+#: kept in memory when they take at most this many bytes; larger feature sets
+#: are spilled to a temporary file (:class:`~hyperspy_manifold.learn._features.
+#: FeatureStore`), raw patterns are read again.
 FEATURES_IN_MEMORY_BYTES = 512 * 2**20
+#: Free space left on the temporary file's disk after spilling features.
+SPILL_MARGIN_BYTES = 2**30
 
 
-def _rest_rows(f, in_memory, rows: np.ndarray, show_progressbar, block=8192):
-    """``(rows, feature block)`` of the patterns outside the fit: from the features
-    in memory when they were computed whole, else streamed from ``f``."""
-    if in_memory is None:
-        yield from _stream_rows(feature_array(f), rows, show_progressbar)
-        return
-    for start in range(0, rows.size, block):
-        sel = rows[start : start + block]
-        yield sel, as_features(in_memory[sel])
+def _feature_store(f, features, n_nav, show_progressbar):
+    """Every row of ``f`` in a :class:`FeatureStore` (in memory within
+    :data:`FEATURES_IN_MEMORY_BYTES`, else spilled), or None when the rows are
+    better read again: raw patterns, or too little free temporary space."""
+    if not isinstance(f.data, da.Array):
+        return store_features(f)
+    nbytes = f.data.size * f.data.dtype.itemsize
+    if nbytes <= FEATURES_IN_MEMORY_BYTES:
+        return store_features(f, False, show_progressbar)
+    if isinstance(features, str) and features == "raw":
+        return None
+    import shutil
+    import tempfile
+
+    free = shutil.disk_usage(tempfile.gettempdir()).free
+    if free < nbytes + SPILL_MARGIN_BYTES:
+        warnings.warn(
+            f"The features of the {n_nav} patterns take {nbytes / 2**30:.1f} GB, "
+            f"more than memory keeps, and {tempfile.gettempdir()} has "
+            f"{free / 2**30:.1f} GB free: they are computed again for the "
+            "patterns outside `n_fit` (slower). Point TMPDIR to a disk with room.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return None
+    return store_features(f, True, show_progressbar)
 
 
 def _stream_rows(F, rows: np.ndarray, show_progressbar):
-    """Yield ``(rows, feature block)`` one row chunk of the lazy features at a time."""
-    bounds = np.cumsum((0,) + F.chunks[0])
-    for start, stop in zip(bounds[:-1], bounds[1:]):
-        sel = rows[(rows >= start) & (rows < stop)]
-        if sel.size == 0:
-            continue
-        block = compute(F[start:stop], show_progressbar)
-        yield (
-            sel,
-            as_features(np.asarray(block)[sel - start]),
-        )
+    """Yield ``(rows, feature block)`` of the lazy ``(n, n_features)`` features,
+    one group of chunks (:data:`GROUP_BYTES` of features) per compute."""
+    for (i0, i1), _ in row_groups(F, GROUP_BYTES):
+        sel = rows[(rows >= i0) & (rows < i1)]
+        if sel.size:
+            yield (
+                sel,
+                as_features(np.asarray(compute(F[i0:i1], show_progressbar))[sel - i0]),
+            )
 
 
 class ManifoldClustering(BaseEstimator):
@@ -348,16 +370,16 @@ class ManifoldClustering(BaseEstimator):
         f = feature_signal(
             s, self.features, self.feature_kwargs, show_progressbar, signal_mask, mask
         )
-        features_in_memory = None
+        store = None
         if n_fit is not None and n_fit < kept.size:
             rng = as_generator(seed_subsample)
             fit_rows = np.sort(rng.choice(kept, n_fit, replace=False))
-            F = feature_array(f)
-            if F.size * 4 <= FEATURES_IN_MEMORY_BYTES:
-                # one pass over the data for every feature; the rest is labelled
-                # from memory instead of being read (and transformed) again
-                features_in_memory = feature_rows(f, None, show_progressbar)
-                X = as_features(features_in_memory[fit_rows])
+            # one pass over the data for every feature, kept in memory or
+            # spilled to a file: the rest is labelled from there instead of
+            # being read (and transformed) again
+            store = _feature_store(f, self.features, n_nav, show_progressbar)
+            if store is not None:
+                X = as_features(store.take(fit_rows))
             else:
                 X = as_features(feature_rows(f, fit_rows, show_progressbar))
         else:
@@ -434,7 +456,12 @@ class ManifoldClustering(BaseEstimator):
             confidence = np.full(n_nav, np.nan)
             confidence[fit_rows] = k_info["confidence"]
         if rest.size:
-            blocks = _rest_rows(f, features_in_memory, rest, show_progressbar)
+            if store is not None:
+                blocks = (
+                    (rows, as_features(values)) for rows, values in store.blocks(rest)
+                )
+            else:
+                blocks = _stream_rows(feature_array(f), rest, show_progressbar)
             if auto:
                 for rows, block in blocks:
                     labels[rows], prob[rows], emb[rows] = clusterer.place(
@@ -446,6 +473,8 @@ class ManifoldClustering(BaseEstimator):
                 for rows, block in blocks:
                     emb[rows] = embedder.transform(block)
                     labels[rows], prob[rows] = predict(emb[rows])
+        if store is not None:
+            store.close()
 
         row_index, n_rows, noise_row = rows_from_label_map(labels)
         stats = cluster_statistics(s, row_index, n_rows, show_progressbar)
