@@ -78,6 +78,19 @@ def expand_half_plane(
     return out
 
 
+def half_plane_index(pixels, shape) -> np.ndarray:
+    """Flat indices into the ``rfft2`` half plane ``(ky, kx // 2 + 1)`` of the
+    pixels ``(rows, cols)`` of the fftshifted full plane (see
+    :func:`expand_half_plane`: |F(-q)| = |F(q)| for a real input)."""
+    ky, kx = shape
+    qy = np.asarray(pixels[0]) - ky // 2
+    qx = np.asarray(pixels[1]) - kx // 2
+    direct = np.mod(qx, kx) <= kx // 2
+    u = np.where(direct, np.mod(qy, ky), np.mod(-qy, ky))
+    v = np.where(direct, np.mod(qx, kx), np.mod(-qx, kx))
+    return (u * (kx // 2 + 1) + v).astype(np.intp)
+
+
 # Patterns are transformed in batches of about this many pixels (1 MB of
 # float32): the element-wise passes around the FFT (log, window, abs, expansion)
 # then run on data in cache: 1.5-2x faster at 256 x 256 than on a whole chunk.
@@ -98,6 +111,7 @@ def cepstrum(
     full_plane: bool = True,
     mask: np.ndarray | None = None,
     clip: bool | None = None,
+    pixels: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """EWPC of a stack ``(..., ky, kx)``.
 
@@ -127,6 +141,10 @@ def cepstrum(
         a given ``minimum`` may lie above some pixels).  Default: when a number
         ``minimum`` is given or ``mask`` is; False skips the pass for a
         ``minimum`` known to be the minimum of the data.
+    pixels
+        ``(rows, cols)`` of the fftshifted full plane: return only these pixels,
+        ``(..., n_pixels)``, read from the half plane (what the ring features
+        keep, without the full plane ever being made).
 
     Returns
     -------
@@ -148,7 +166,12 @@ def cepstrum(
     lead, (ky, kx) = patterns.shape[:-2], patterns.shape[-2:]
     flat = patterns.reshape(-1, ky, kx)
     n = flat.shape[0]
-    out = np.empty((n, ky, kx if full_plane else kx // 2 + 1), np.float32)
+    if pixels is not None:
+        take = half_plane_index(pixels, (ky, kx))
+        out = np.empty((n, take.size), np.float32)
+    else:
+        take = None
+        out = np.empty((n, ky, kx if full_plane else kx // 2 + 1), np.float32)
     minimum = None if minimum is None else np.asarray(minimum)
     step = max(1, min(n, _BATCH_PIXELS // max(ky * kx, 1)))
     # work arrays made once and reused by every batch: fresh ones would be mapped
@@ -156,7 +179,10 @@ def cepstrum(
     # (dask.distributed workers set MALLOC_TRIM_THRESHOLD_)
     buffers = {
         "log": np.empty((step, ky, kx), np.float32),
-        "half": np.empty((step, ky, kx // 2 + 1), np.float32) if full_plane else None,
+        "half": np.empty((step, ky, kx // 2 + 1), np.float32)
+        if full_plane or take is not None
+        else None,
+        "take": take,
     }
     for start in range(0, n, step):
         stop = min(start + step, n)
@@ -228,5 +254,7 @@ def _cepstrum_batch(
     np.abs(f, out=half)
     if power:
         np.square(half, out=half)
-    if half is not out:
+    if buffers["take"] is not None:
+        np.take(half.reshape(n, -1), buffers["take"], axis=1, out=out)
+    elif half is not out:
         expand_half_plane(half, out.shape[-1], out=out)

@@ -204,11 +204,7 @@ class OneReadCepstrum:
         ``"chunk"`` or a lazy dask scalar)."""
         from hyperspy_manifold.features.cepstrum import one_read_cepstrum
 
-        inner, outer, sqrt = self.ring
-        c = one_read_cepstrum(self.s, minimum, **self.kwargs)
-        f = c.get_ring_features(
-            inner, outer, in_pixels=True, sqrt=sqrt, lazy_output=True
-        )
+        f = one_read_cepstrum(self.s, minimum, ring=self.ring, **self.kwargs)
         if self.positions is not None:
             f.data = _excluded_as_nan(f.data, self.positions)
         return f

@@ -441,3 +441,38 @@ def test_one_read_refuses_non_finite_data_and_warns_for_a_large_epsilon():
     tiny.data = tiny.data * np.float32(1e-9)
     with pytest.warns(UserWarning, match=r"`epsilon` \(0.1\) is more than 1000"):
         feature_matrix(feature_signal(tiny, "cepstrum"), show_progressbar=False)
+
+
+@pytest.mark.parametrize("shape", [(32, 32), (31, 33), (30, 27)])
+@pytest.mark.parametrize("power", [False, True])
+def test_ring_pixels_from_the_half_plane_equal_the_full_plane(shape, power):
+    """``pixels=``: any pixel of the fftshifted full plane (both halves, the
+    Nyquist row and column of even sizes) read from the rfft2 half plane, bit
+    for bit what the full plane holds."""
+    rng = np.random.default_rng(1)
+    patterns = rng.poisson(3.0, (5,) + shape).astype(np.float32)
+    mask = np.zeros(shape, bool)
+    mask[2, 3] = True
+    kwargs = dict(window=cepstrum_window(shape, "hann"), power=power, mask=mask)
+    full = cepstrum(patterns, **kwargs)
+    rows, cols = np.nonzero(rng.random(shape) < 0.3)
+    rows, cols = np.r_[rows, 0, 0], np.r_[cols, 0, shape[1] - 1]
+    taken = cepstrum(patterns, pixels=(rows, cols), **kwargs)
+    np.testing.assert_array_equal(taken, full[:, rows, cols])
+
+
+def test_fused_ring_features_equal_the_ring_of_the_cepstrum():
+    """The learner's cepstrum features (one kernel from patterns to ring pixels)
+    are the ring features of ``get_cepstrum``, with the same metadata."""
+    from hyperspy_manifold.learn._features import feature_signal
+
+    s = _chunked_counts(5.0)
+    f = feature_signal(s, "cepstrum", {"sqrt": True})
+    f.compute()
+    expected = hm.get_cepstrum(s).get_ring_features(3, 8, in_pixels=True, sqrt=True)
+    np.testing.assert_array_equal(values(f), values(expected))
+    for key in ("rows", "cols", "inner", "outer", "sqrt"):
+        np.testing.assert_array_equal(
+            f.metadata.HyperspyManifold.ring_features[key],
+            expected.metadata.HyperspyManifold.ring_features[key],
+        )
