@@ -8,9 +8,10 @@ name and renamed when complete).  Then, in a fresh process (so its peak resident
 memory is its own), with dask's threaded scheduler:
 
     hs.load(lazy=True) -> manifold_decomposition(features="cepstrum", n_fit=...)
-    (cepstrum ring features streamed chunk by chunk; scaler, PCA, UMAP, HDBSCAN
-    fitted on n_fit patterns; the rest embedded and labelled chunk by chunk;
-    cluster means in one streaming pass) -> get_similarity_loadings (one more pass)
+    (cepstrum ring features of every pattern in one pass, spilled to a temporary
+    file when larger than the memory budget; scaler, PCA, UMAP, HDBSCAN fitted
+    on n_fit patterns; the rest labelled from the spilled features; cluster
+    means in one streaming pass) -> get_similarity_loadings (one more pass)
 
 Recorded: wall time of each step, peak RSS (``ru_maxrss`` and a 20 Hz sampler;
 the sampler's alone when ``ru_maxrss`` is the one inherited from the parent that
@@ -20,8 +21,12 @@ read pass (read and decompress every chunk, nothing else) gives the I/O time.  T
 128 x 128 scan loaded whole into memory, scaled by the number of patterns, is the
 baseline.  UMAP's numba compilation is done on a tiny scan first and not counted.
 
+``--agreement`` then labels the same scan loaded whole into memory (it needs
+the scan's size in RAM; not counted in the peak) and reports the adjusted Rand
+index between the out-of-core and the in-memory answers.
+
 Run: ``python benchmarks/bench_out_of_core.py [--shape 512] [--n-fit 8192]
-[--path DIR]``; ``--shape 256`` for a 2.1 GB scan.
+[--path DIR] [--agreement]``; ``--shape 256`` for a 2.1 GB scan.
 """
 
 import argparse
@@ -77,8 +82,10 @@ def read_pass_seconds(path) -> float:
     return time.perf_counter() - t0
 
 
-def run(path, n_fit, lazy):
-    """Child process: warm up UMAP, then time the pipeline on ``path``."""
+def run(path, n_fit, lazy, agreement=False):
+    """Child process: warm up UMAP, then time the pipeline on ``path``; with
+    ``agreement``, afterwards (its memory not counted) the same call on the
+    scan loaded whole into memory, and the adjusted Rand between the two."""
     import warnings
 
     import hyperspy.api as hs
@@ -140,6 +147,23 @@ def run(path, n_fit, lazy):
         ),
         "similarity_shape": list(sim.data.shape),
     }
+    if agreement:
+        t0 = time.perf_counter()
+        whole = hm.manifold_decomposition(
+            hs.load(path, lazy=False),
+            features="cepstrum",
+            n_fit=n_fit if n_fit < n_patterns else None,
+            random_state=0,
+            return_info=True,
+            show_progressbar=False,
+        )
+        row["in_memory_s"] = time.perf_counter() - t0
+        row["ARI_vs_in_memory"] = float(
+            adjusted_rand_score(
+                np.asarray(whole.labels.data).ravel(),
+                np.asarray(result.labels.data).ravel(),
+            )
+        )
     if lazy:
         read_s = read_pass_seconds(path)
         passes = reads[0] / n_chunks
@@ -163,22 +187,28 @@ def main():
     parser.add_argument("--n-fit", type=int, default=8192)
     parser.add_argument("--path", type=Path, default=DEFAULT_PATH)
     parser.add_argument("--no-baseline", action="store_true")
-    parser.add_argument("--child", nargs=3, metavar=("PATH", "NFIT", "LAZY"))
+    parser.add_argument(
+        "--agreement",
+        action="store_true",
+        help="also label the scan loaded whole into memory (needs its size in RAM) "
+        "and report the adjusted Rand between the two answers",
+    )
+    parser.add_argument("--child", nargs=4, metavar=("PATH", "NFIT", "LAZY", "AGREE"))
     args = parser.parse_args()
     if args.child:
-        path, n_fit, lazy = args.child
-        print("RESULT " + json.dumps(run(path, int(n_fit), lazy == "1")))
+        path, n_fit, lazy, agree = args.child
+        print("RESULT " + json.dumps(run(path, int(n_fit), lazy == "1", agree == "1")))
         return
 
     rows = []
     path, gen = cached_film_scan(args.path, args.shape, DETECTOR, uncompressed=True)
     print("scan:", gen, flush=True)
-    big = child([path, args.n_fit, 1])
+    big = child([path, args.n_fit, 1, int(args.agreement)])
     rows.append(big)
     print(big, flush=True)
     if not args.no_baseline:
         path, _ = cached_film_scan(args.path, IN_MEMORY, DETECTOR, uncompressed=True)
-        small = child([path, args.n_fit, 0])
+        small = child([path, args.n_fit, 0, 0])
         rows.append(small)
         print(small, flush=True)
         scale = args.shape**2 / IN_MEMORY**2

@@ -483,9 +483,11 @@ class FeatureStore:
             view, offset = view[done:], offset + done
         return out
 
-    def blocks(self, rows: np.ndarray, window: int = STORE_WINDOW):
+    def blocks(self, rows: np.ndarray, window: int | None = None):
         """``(rows, values)`` of the sorted flat indices ``rows``, one window of
-        ``window`` consecutive stored rows at a time."""
+        ``window`` (default :data:`STORE_WINDOW`) consecutive stored rows at a
+        time."""
+        window = STORE_WINDOW if window is None else int(window)
         rows = np.asarray(rows, dtype=np.intp)
         edges = np.searchsorted(rows, np.arange(0, self.n_rows + window, window))
         for lo, hi in zip(edges[:-1], edges[1:]):

@@ -162,6 +162,16 @@ def _stream_rows(F, rows: np.ndarray, show_progressbar):
             )
 
 
+def _row_blocks(f, store, rows: np.ndarray, show_progressbar):
+    """``(rows, feature block)`` of the sorted flat indices ``rows``: read from the
+    ``store`` (memory or file), or computed again group by group without one."""
+    if store is None:
+        yield from _stream_rows(feature_array(f), rows, show_progressbar)
+        return
+    for sel, values in store.blocks(rows):
+        yield sel, as_features(values)
+
+
 class ManifoldClustering(BaseEstimator):
     """Manifold clustering of 4D-STEM scans as a reusable, savable model.
 
@@ -456,12 +466,7 @@ class ManifoldClustering(BaseEstimator):
             confidence = np.full(n_nav, np.nan)
             confidence[fit_rows] = k_info["confidence"]
         if rest.size:
-            if store is not None:
-                blocks = (
-                    (rows, as_features(values)) for rows, values in store.blocks(rest)
-                )
-            else:
-                blocks = _stream_rows(feature_array(f), rest, show_progressbar)
+            blocks = _row_blocks(f, store, rest, show_progressbar)
             if auto:
                 for rows, block in blocks:
                     labels[rows], prob[rows], emb[rows] = clusterer.place(
@@ -600,38 +605,53 @@ class ManifoldClustering(BaseEstimator):
             X = (X - self.pca_mean_) @ self.pca_components_.T
         return X
 
-    def _features(self, s, mask, show_progressbar):
-        from hyperspy_manifold.learn._features import feature_matrix, feature_signal
-
+    def _feature_blocks(self, s, mask, show_progressbar):
+        """``(flat positions, feature block)`` of the unmasked positions of a new
+        scan, its features computed once (kept in memory or spilled, as in
+        ``fit``) and read a block at a time."""
         f = feature_signal(
             s, self.features, self.feature_kwargs, show_progressbar, self.signal_mask_
         )
-        X = feature_matrix(f, mask, show_progressbar)
-        if X.shape[1] != self.n_features_:
+        nav_ndim = f.axes_manager.navigation_dimension
+        n_features = int(np.prod(f.data.shape[nav_ndim:]))
+        if n_features != self.n_features_:
             raise ValueError(
-                f"The new scan gives {X.shape[1]} features per pattern, the fitted "
+                f"The new scan gives {n_features} features per pattern, the fitted "
                 f"model {self.n_features_}: give the transform's parameters that "
                 "were found on the fitted scan in `feature_kwargs` (e.g. rings=...)."
             )
-        return X
+        n_nav = int(np.prod(navigation_shape(s)))
+        kept = np.arange(n_nav) if mask is None else np.flatnonzero(~mask.ravel())
+        store = _feature_store(f, self.features, n_nav, show_progressbar)
+        try:
+            yield from _row_blocks(f, store, kept, show_progressbar)
+        finally:
+            if store is not None:
+                store.close()
 
     # ----------------------------------------------------------------- predict
 
     def _score(self, s, navigation_mask=None, show_progressbar=None):
-        """``(labels by vote, novelty score, mask)`` of every unmasked position."""
+        """``(labels by vote, novelty score, mask)`` of every position (flat
+        navigation order; the masked ones are left out by the caller)."""
         self._check_fitted()
         self._check_scan(s)
         mask = check_navigation_mask(s, navigation_mask)
-        X = self._features(s, mask, show_progressbar)
-        labels, _, dist, _ = self.vote_.vote(self._reduce(X))
-        return labels, dist[:, -1] / self.novelty_, mask
+        n_nav = int(np.prod(navigation_shape(s)))
+        labels = np.full(n_nav, MASKED, dtype=np.int64)
+        score = np.full(n_nav, np.nan)
+        for rows, X in self._feature_blocks(s, mask, show_progressbar):
+            labels[rows], _, dist, _ = self.vote_.vote(self._reduce(X))
+            score[rows] = dist[:, -1] / self.novelty_
+        return labels, score, mask
 
     def _navigation_signal(self, s, values, mask, fill, title):
-        shape = navigation_shape(s)
-        out = np.full(int(np.prod(shape)), fill, dtype=np.asarray(values).dtype)
-        keep = np.ones(out.size, bool) if mask is None else ~mask.ravel()
-        out[keep] = values
-        return navigation_map(s, out.reshape(shape), title)
+        """``values`` (every position, flat) as a navigation map, ``fill`` where
+        ``mask``."""
+        out = np.array(values)
+        if mask is not None:
+            out[mask.ravel()] = fill
+        return navigation_map(s, out.reshape(navigation_shape(s)), title)
 
     @one_progress_bar("Novelty score")
     def score_samples(self, s, navigation_mask=None, show_progressbar=None):
@@ -675,11 +695,11 @@ class ManifoldClustering(BaseEstimator):
             )
         self._check_scan(s)
         mask = check_navigation_mask(s, navigation_mask)
-        X = self._features(s, mask, show_progressbar)
-        emb = self.embedder_.transform(X, reduced=self._reduce(X).astype(np.float32))
-        out = np.full((int(np.prod(navigation_shape(s))), emb.shape[1]), np.nan)
-        keep = np.ones(out.shape[0], bool) if mask is None else ~mask.ravel()
-        out[keep] = emb
+        n_components = self.embedder_.n_components
+        out = np.full((int(np.prod(navigation_shape(s))), n_components), np.nan)
+        for rows, X in self._feature_blocks(s, mask, show_progressbar):
+            reduced = self._reduce(X).astype(np.float32)
+            out[rows] = self.embedder_.transform(X, reduced=reduced)
         return out
 
     # -------------------------------------------------------------- save/load

@@ -130,3 +130,31 @@ def test_eager_features_signal_is_used_in_place():
     np.testing.assert_array_equal(store.take(np.arange(5)), X.reshape(400, 3)[:5])
     result = _fit(s, features=f)
     assert result.parameters["n_fit"] == 200
+
+
+def test_predict_and_transform_read_spilled_features_block_by_block(
+    monkeypatch, lazy_scan
+):
+    """A new scan's features are computed once and voted on a block at a time:
+    spilled, in windows of 64 positions, the labels, novelty scores and
+    embedding of the whole-matrix route."""
+    from hyperspy_manifold.learn.estimator import ManifoldClustering
+
+    model = ManifoldClustering(
+        algorithm="kmeans", n_clusters=3, n_bootstrap=0, random_state=0
+    ).fit(lazy_scan, show_progressbar=False)
+    mask = np.zeros((20, 20), bool)
+    mask[3, :5] = True
+    labels, novelty = model.predict(
+        lazy_scan, navigation_mask=mask, return_novelty=True, show_progressbar=False
+    )
+    monkeypatch.setattr(estimator, "FEATURES_IN_MEMORY_BYTES", 0)
+    monkeypatch.setattr(_features, "STORE_WINDOW", 64)
+    spilled, spilled_novelty = model.predict(
+        lazy_scan, navigation_mask=mask, return_novelty=True, show_progressbar=False
+    )
+    np.testing.assert_array_equal(spilled.data, labels.data)
+    np.testing.assert_allclose(spilled_novelty.data, novelty.data)
+    assert (labels.data[mask] == -2).all() and np.isnan(novelty.data[mask]).all()
+    emb = model.transform(lazy_scan, navigation_mask=mask, show_progressbar=False)
+    assert np.isnan(emb[mask.ravel()]).all() and np.isfinite(emb[~mask.ravel()]).all()
