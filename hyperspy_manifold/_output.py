@@ -12,7 +12,7 @@ import copy
 import dask.array as da
 from hyperspy.io import dict2signal
 
-from hyperspy_manifold._chunks import compute
+from hyperspy_manifold._chunks import compute, lazy_view
 
 #: Metadata node where every transform records its parameters.
 METADATA_NODE = "HyperspyManifold"
@@ -42,7 +42,7 @@ def make_signal(
     if isinstance(data, da.Array) and not lazy:
         data = compute(data, show_progressbar)
     elif lazy and not isinstance(data, da.Array):
-        data = da.from_array(data, chunks="auto")
+        data = lazy_view(data)
     am = s.axes_manager
     nav_axes = [ax.get_axis_dictionary() for ax in am._axes if ax.navigate]
     for ax in signal_axes:

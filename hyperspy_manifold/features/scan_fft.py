@@ -18,7 +18,7 @@ import dask.array as da
 import numpy as np
 from hyperspy.io import dict2signal
 
-from hyperspy_manifold._chunks import compute
+from hyperspy_manifold._chunks import compute, lazy_view
 from hyperspy_manifold._docstrings import fill_docstring
 from hyperspy_manifold._output import resolve_lazy_output
 from hyperspy_manifold._progress import one_progress_bar
@@ -107,7 +107,7 @@ def get_scan_fft(
                 "scan step (s.axes_manager[...].scale) before get_scan_fft."
             )
     n_nav, n_sig = len(nav), len(sig)
-    data = s.data if isinstance(s.data, da.Array) else da.from_array(s.data)
+    data = s.data if isinstance(s.data, da.Array) else lazy_view(s.data)
     # numpy order (*nav, *sig) -> (*sig, *nav): the scan axes last and whole
     order = tuple(range(n_nav, n_nav + n_sig)) + tuple(range(n_nav))
     data = data.transpose(order)

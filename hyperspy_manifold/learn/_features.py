@@ -13,7 +13,7 @@ import numpy as np
 
 from hyperspy_manifold._axes import navigation_shape
 from hyperspy_manifold._checks import check_choice, check_signal_mask
-from hyperspy_manifold._chunks import compute, pattern_stack
+from hyperspy_manifold._chunks import compute, lazy_view, pattern_stack
 
 FEATURE_NAMES = (
     "cepstrum",
@@ -340,7 +340,7 @@ def feature_array(f) -> da.Array:
     n_nav = int(np.prod(data.shape[:nav_ndim])) if nav_ndim else 1
     n_feat = int(np.prod(data.shape[nav_ndim:]))
     if not isinstance(data, da.Array):
-        data = da.from_array(np.asarray(data), chunks="auto", name=False)
+        data = lazy_view(data)
     return data.reshape(n_nav, n_feat)
 
 
