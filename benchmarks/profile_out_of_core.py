@@ -6,10 +6,11 @@ Runs the pipeline of ``bench_out_of_core.py`` (``hs.load(lazy=True)`` ->
 timers around the stages, installed from outside (the library is not changed):
 
 - ``features``: the pass that computes every pattern's cepstrum ring features
-  (kept in memory when they fit ``FEATURES_IN_MEMORY_BYTES``);
+  into the feature store (kept in memory when they fit
+  ``FEATURES_IN_MEMORY_BYTES``, else spilled to a temporary file);
 - ``fit``: scaler, PCA, UMAP and HDBSCAN on ``n_fit`` patterns, with the
   selection of ``min_cluster_size`` ("auto");
-- ``label rest``: embedding and labelling the patterns outside the fit;
+- ``label rest``: labelling the patterns outside the fit (read from the store);
 - ``cluster statistics``: the pass over the data for the cluster means;
 - ``centroid patterns``: reading the pattern nearest each embedded centroid;
 - ``similarity``: the ``get_similarity_loadings`` pass;
