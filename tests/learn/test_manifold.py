@@ -580,6 +580,14 @@ def test_silhouette_equals_sklearn(seed):
         expected = silhouette_score(score.D, labels[score.rows], metric="precomputed")
         assert score(labels) == pytest.approx(expected, abs=1e-12)
     assert score(np.zeros(len(Z), int)) == -1.0  # one cluster: no silhouette
+    # several partitions in one product (and split over products of at most
+    # 10 columns): the same scores, one-cluster partitions still -1
+    one = np.zeros(len(Z), int)
+    single = [score(labels) for labels in partitions]
+    assert score.many(partitions + [one]) == pytest.approx(single + [-1.0], abs=1e-12)
+    assert score.many([one] + partitions, columns=10) == pytest.approx(
+        [-1.0] + single, abs=1e-12
+    )
 
 
 def test_runs_share_one_neighbour_search_from_4096_points(monkeypatch):
