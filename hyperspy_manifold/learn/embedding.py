@@ -4,6 +4,12 @@
 than ``pca_components``) and UMAP with its optional graph-bootstrapping rounds
 (UMAP run again on the embedding, Li et al., npj Comput Mater 5, 5 (2019)) once,
 and applies them to new rows.
+
+UMAP's neighbour graph is searched exactly (scikit-learn's brute force) up to
+``EXACT_KNN_MAX`` points, with the distances UMAP's own exact search gives, and
+handed to UMAP as a precomputed graph with :class:`ExactIndex` as its search
+index for ``transform``; above, UMAP's NN-descent (compiled anew in every
+process) is used.
 """
 
 from __future__ import annotations
@@ -79,9 +85,10 @@ class ExactIndex:
 
     _angular_trees = False
 
-    def __init__(self, nn, metric):
+    def __init__(self, nn, metric, fitted):
         self.nn = nn
         self.metric = metric
+        self.fitted = fitted
 
     def query(self, X, k, epsilon=None):
         """``(indices int32, distances float32)`` of the ``k`` nearest fitted
@@ -91,7 +98,7 @@ class ExactIndex:
         indices = ind.astype(np.int32)
         distances = np.maximum(dist, 0).astype(np.float32)
         if self.metric in ("euclidean", "cosine"):
-            _umap_distances(X, self.nn._fit_X, indices, distances, self.metric)
+            _umap_distances(X, self.fitted, indices, distances, self.metric)
         return indices, distances
 
 
@@ -119,7 +126,7 @@ def exact_neighbours(Z: np.ndarray, k: int, metric: str):
         indices[:, 1:], distances[:, 1:] = ind, np.maximum(dist, 0)
         if name in ("euclidean", "cosine"):
             _umap_distances(Z, Z, indices, distances, name)
-    return indices, distances, ExactIndex(nn, name)
+    return indices, distances, ExactIndex(nn, name, Z)
 
 
 def _umap_distances(X, Z, indices, distances, metric, rows=2048):
