@@ -384,7 +384,14 @@ def choose_partition(embedders, X, k_range, min_samples, seed):
     k_values = check_k_range(k_range, n)
     if min_samples is None:
         min_samples = max(1, min(MIN_SAMPLES, n - 1, int(k_values[0])))
-    info = select_partition(Z, embeddings, k_values, min_samples, as_generator(seed))
+    # one BLAS thread: two spin against each other on busy cores (an SVD of
+    # 3000 x 50: 0.2-0.3 s with two threads, 3 ms with one; the 64 x 64 film's
+    # whole choice 4.0-4.7 s against 3.7-3.9 s, the same partition and
+    # silhouettes to the last bit)
+    with single_thread():
+        info = select_partition(
+            Z, embeddings, k_values, min_samples, as_generator(seed)
+        )
     steps.update(1)
     run = info["run"]
     if not info["structure"]:
