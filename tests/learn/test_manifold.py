@@ -580,15 +580,23 @@ def test_silhouette_equals_sklearn(seed):
         expected = silhouette_score(score.D, labels[score.rows], metric="precomputed")
         assert score(labels) == pytest.approx(expected, abs=1e-12)
     assert score(np.zeros(len(Z), int)) == -1.0  # one cluster: no silhouette
+    # several partitions in one product (and split over products of at most
+    # 10 columns): the same scores, one-cluster partitions still -1
+    one = np.zeros(len(Z), int)
+    single = [score(labels) for labels in partitions]
+    assert score.many(partitions + [one]) == pytest.approx(single + [-1.0], abs=1e-12)
+    assert score.many([one] + partitions, columns=10) == pytest.approx(
+        [-1.0] + single, abs=1e-12
+    )
 
 
 def test_runs_share_one_neighbour_search_from_4096_points(monkeypatch):
     """From UMAP's 4096 points the runs of the automatic partition share one
-    NN-descent search (it runs once) and every run still separates the two
-    blobs as a run with UMAP's own search does."""
-    import umap.umap_
+    (exact) neighbour search: it runs once, and every run still separates the
+    two blobs as a run that searches for itself does."""
     from sklearn.cluster import KMeans
 
+    from hyperspy_manifold.learn import embedding
     from hyperspy_manifold.learn.embedding import SHARED_KNN_MIN, ManifoldEmbedder
 
     rng = np.random.default_rng(0)
@@ -603,22 +611,55 @@ def test_runs_share_one_neighbour_search_from_4096_points(monkeypatch):
     first = embedder([7])
     Z = first.fit_reduce(X)
     searches = []
-    real = umap.umap_.nearest_neighbors
+    real = embedding.exact_neighbours
 
     def counted(*args, **kwargs):
         searches.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(umap.umap_, "nearest_neighbors", counted)
+    monkeypatch.setattr(embedding, "exact_neighbours", counted)
     knn = first.neighbours(Z)
     assert knn[0].shape == (Z.shape[0], 15)
     reduced = (first.scaler_, first.pca_, Z)
     shared = [e.fit_transform(X, reduced, knn) for e in (first, embedder([8]))]
     assert len(searches) == 1
-    own = embedder([7]).fit_transform(X, reduced)  # UMAP's own search
+    own = embedder([7]).fit_transform(X, reduced)  # its own search
     assert len(searches) == 2
     truth = np.arange(X.shape[0]) < X.shape[0] // 2
     for emb in shared + [own]:
         found = KMeans(2, n_init=3, random_state=0).fit_predict(emb)
         assert adjusted_rand_score(truth, found) == pytest.approx(1.0)
-    assert embedder([7]).neighbours(Z[: SHARED_KNN_MIN - 1]) is None
+    assert np.array_equal(shared[0], own)  # the same graph, the same seed
+
+
+def test_partition_choice_runs_on_one_blas_thread(monkeypatch):
+    """The choice of partition (small SVDs and products) runs with one BLAS
+    thread: two spin against each other on busy cores (an SVD of 3000 x 50 took
+    0.2-0.3 s instead of 3 ms)."""
+    from threadpoolctl import threadpool_info
+
+    from hyperspy_manifold.learn import selection
+    from hyperspy_manifold.learn.embedding import ManifoldEmbedder
+
+    seen = []
+    real = selection.select_partition
+
+    def spy(*args):
+        seen.extend(
+            p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"
+        )
+        return real(*args)
+
+    monkeypatch.setattr(selection, "select_partition", spy)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4)).astype(np.float32)
+    X[:60] += 6
+    embedders = [
+        ManifoldEmbedder(
+            None, None, 10, 0.0, 2, "euclidean", 0, "embedding", 20, 0, [s], 30
+        )
+        for s in (1, 2)
+    ]
+    labels = selection.choose_partition(embedders, X, None, None, 0)[0]
+    assert seen and set(seen) == {1}
+    assert adjusted_rand_score(np.arange(120) < 60, labels) == pytest.approx(1.0)
