@@ -1,6 +1,7 @@
 """Shared helpers of the benchmark scripts: timing, peak memory, a results table."""
 
 import json
+import os
 import resource
 import shutil
 import threading
@@ -64,17 +65,49 @@ def current_rss_mb():
     return float("nan")
 
 
+def _rss_mb(pid) -> float:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:  # the process has just ended
+        return 0.0
+    for line in text.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def tree_rss_mb() -> float:
+    """Resident memory of this process and all its descendants now, in MB (the
+    package's worker process for UMAP runs included)."""
+    children = {}
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(status.parent.name))
+    total, todo = 0.0, [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        total += _rss_mb(pid)
+        todo.extend(children.get(pid, []))
+    return total
+
+
 class RSSSampler(threading.Thread):
     """Peak resident memory of this process, sampled every ``interval`` s (sees
-    peaks that ``ru_maxrss`` of a process started earlier would hide)."""
+    peaks that ``ru_maxrss`` of a process started earlier would hide), and of
+    the process with its descendants (``tree_peak``)."""
 
     def __init__(self, interval=0.05):
         super().__init__(daemon=True)
         self.interval, self.peak, self._done = interval, 0.0, threading.Event()
+        self.tree_peak = 0.0
 
     def run(self):
         while not self._done.is_set():
             self.peak = max(self.peak, current_rss_mb())
+            self.tree_peak = max(self.tree_peak, tree_rss_mb())
             time.sleep(self.interval)
 
     def stop(self):

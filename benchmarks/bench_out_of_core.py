@@ -140,6 +140,8 @@ def run(path, n_fit, lazy, agreement=False):
         if peak_rss_mb() > inherited_peak
         else sampled_peak,
         "sampled_peak_rss_MB": sampled_peak,
+        # with the worker process of the UMAP runs (and its helpers)
+        "process_tree_peak_rss_MB": sampler.tree_peak,
         "rss_after_warmup_MB": rss_start,
         "clusters": int(result.n_clusters),
         "ARI": float(

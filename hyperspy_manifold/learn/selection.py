@@ -68,6 +68,13 @@ REFERENCE_SIZE = 1000
 #: Default HDBSCAN ``min_samples`` of the scan: small, so that the tree resolves
 #: small structures (the scan's k decides what counts as a cluster).
 MIN_SAMPLES = 5
+#: From this many fitted patterns the seeded UMAP runs of the automatic
+#: partition are shared out between this process and one worker process per
+#: further core (each run is single-threaded; below, a worker's start costs
+#: more than a run).
+PARALLEL_RUNS_MIN = 2000
+#: Seconds an idle worker process waits for the next call before it exits.
+WORKER_TIMEOUT = 60
 
 
 def assign_noise(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -359,6 +366,81 @@ def select_partition(Z, embeddings, k_values, min_samples, rng) -> dict:
     }
 
 
+def _fit_run(embedder, X, reduced, knn):
+    """One UMAP run (in a worker process): its embedding and fitted embedder."""
+    return embedder.fit_transform(X, reduced=reduced, knn=knn), embedder
+
+
+def run_workers(embedders, n: int) -> int:
+    """Worker processes for the UMAP runs: one per core beyond this process's,
+    at most one per run after the first; none for fewer than
+    ``PARALLEL_RUNS_MIN`` patterns, for unseeded runs (UMAP then uses every core
+    itself) or inside a daemonic process (a dask worker: no children)."""
+    import multiprocessing
+
+    from joblib import cpu_count
+
+    if (
+        len(embedders) < 2
+        or n < PARALLEL_RUNS_MIN
+        or any(seed is None for e in embedders for seed in e.umap_seeds)
+        or multiprocessing.current_process().daemon
+    ):
+        return 0
+    return max(0, min(cpu_count() - 1, len(embedders) - 1))
+
+
+def fit_runs(embedders, X, reduced, knn, steps=None) -> list:
+    """The embeddings of the UMAP runs (each embedder fitted in place).
+
+    With worker processes (:func:`run_workers`) run ``i`` goes to a worker
+    unless ``i`` is a multiple of ``workers + 1``; this process fits the others
+    meanwhile (three runs on two cores: two here, one in the worker, whose
+    start in a new process is hidden behind them).  A seeded run gives the same
+    embedding in either process.
+    """
+    workers = run_workers(embedders, reduced[2].shape[0])
+    futures = {}
+    if workers:
+        from joblib.externals.loky import get_reusable_executor
+
+        one_thread = dict.fromkeys(
+            ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"), "1"
+        )
+        executor = get_reusable_executor(
+            max_workers=workers, timeout=WORKER_TIMEOUT, env=one_thread
+        )
+        for run, embedder in enumerate(embedders):
+            if run % (workers + 1):
+                # (the features are not sent: a run with ``reduced`` never reads them)
+                futures[run] = executor.submit(_fit_run, embedder, None, reduced, knn)
+    embeddings = [None] * len(embedders)
+    for run, embedder in enumerate(embedders):
+        if run not in futures:
+            if steps is not None:
+                steps.set_description(f"UMAP run {run + 1}/{len(embedders)}")
+            embeddings[run] = embedder.fit_transform(X, reduced=reduced, knn=knn)
+            if steps is not None:
+                steps.update(1)
+    for run, future in futures.items():
+        try:
+            embedding, fitted = future.result()
+        except Exception as error:  # noqa: BLE001 (a broken pool: run it here)
+            warnings.warn(
+                f"UMAP run {run + 1} failed in a worker process ({error!r}); "
+                "running it in this process.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            embeddings[run] = embedders[run].fit_transform(X, reduced=reduced, knn=knn)
+        else:
+            vars(embedders[run]).update(vars(fitted))
+            embeddings[run] = embedding
+        if steps is not None:
+            steps.update(1)
+    return embeddings
+
+
 def choose_partition(embedders, X, k_range, min_samples, seed):
     """Automatic partition over the runs (see the module docstring).
 
@@ -372,13 +454,9 @@ def choose_partition(embedders, X, k_range, min_samples, seed):
     reduced = (first.scaler_, first.pca_, Z)
     # one neighbour search for every run (they differ only in their seeds)
     knn = first.neighbours(Z) if len(embedders) > 1 else None
-    embeddings = []
     with _progress.steps(len(embedders) + 1, "UMAP", False) as steps:
         steps.reset(total=len(embedders) + 1)
-        for run, embedder in enumerate(embedders):
-            steps.set_description(f"UMAP run {run + 1}/{len(embedders)}")
-            embeddings.append(embedder.fit_transform(X, reduced=reduced, knn=knn))
-            steps.update(1)
+        embeddings = fit_runs(embedders, X, reduced, knn, steps)
         steps.set_description("choosing the partition")
     n = Z.shape[0]
     k_values = check_k_range(k_range, n)

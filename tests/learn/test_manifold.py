@@ -663,3 +663,84 @@ def test_partition_choice_runs_on_one_blas_thread(monkeypatch):
     labels = selection.choose_partition(embedders, X, None, None, 0)[0]
     assert seen and set(seen) == {1}
     assert adjusted_rand_score(np.arange(120) < 60, labels) == pytest.approx(1.0)
+
+
+def test_runs_in_a_worker_process_give_the_same_embeddings(monkeypatch):
+    """Seeded UMAP runs shared out to a worker process give the embeddings (and
+    fitted models) of runs in this process; unseeded runs, small scans and a
+    single run stay in this process."""
+    from hyperspy_manifold.learn import selection
+    from hyperspy_manifold.learn.embedding import ManifoldEmbedder
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5)).astype(np.float32)
+    X[:150] += 4
+
+    def embedders(seeds=(7, 8, 9)):
+        return [
+            ManifoldEmbedder(
+                None, None, 15, 0.0, 2, "euclidean", 0, "embedding", 30, 0, [s], 20
+            )
+            for s in seeds
+        ]
+
+    first = embedders()[0]
+    Z = first.fit_reduce(X)
+    reduced = (first.scaler_, first.pca_, Z)
+    knn = first.neighbours(Z)
+    here = embedders()
+    sequential = selection.fit_runs(here, X, reduced, knn)
+    assert selection.run_workers(here, len(X)) == 0  # below PARALLEL_RUNS_MIN
+    monkeypatch.setattr(selection, "PARALLEL_RUNS_MIN", 100)
+    monkeypatch.setattr("joblib.cpu_count", lambda: 2)
+    shared = embedders()
+    assert selection.run_workers(shared, len(X)) == 1
+    assert selection.run_workers(shared[:1], len(X)) == 0
+    assert selection.run_workers(embedders((7, None)), len(X)) == 0
+    parallel = selection.fit_runs(shared, X, reduced, knn)
+    for a, b in zip(sequential, parallel):
+        assert np.array_equal(a, b)
+    # the worker's fitted model came back: it places new rows like the others
+    new = X[:5] + 0.01
+    assert np.array_equal(here[1].transform(new), shared[1].transform(new))
+
+
+def test_a_failed_worker_run_is_run_again_here(monkeypatch):
+    """A broken worker pool costs time, not the answer: the run is fitted in
+    this process, with a warning naming the error."""
+    from concurrent.futures import Future
+
+    from hyperspy_manifold.learn import selection
+    from hyperspy_manifold.learn.embedding import ManifoldEmbedder
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 4)).astype(np.float32)
+
+    def embedders():
+        return [
+            ManifoldEmbedder(
+                None, None, 10, 0.0, 2, "euclidean", 0, "embedding", 20, 0, [s], 10
+            )
+            for s in (3, 4)
+        ]
+
+    first = embedders()[0]
+    Z = first.fit_reduce(X)
+    reduced = (first.scaler_, first.pca_, Z)
+    expected = selection.fit_runs(embedders(), X, reduced, None)
+
+    class BrokenPool:
+        def submit(self, *args):
+            future = Future()
+            future.set_exception(RuntimeError("worker died"))
+            return future
+
+    monkeypatch.setattr(selection, "PARALLEL_RUNS_MIN", 10)
+    monkeypatch.setattr("joblib.cpu_count", lambda: 2)
+    monkeypatch.setattr(
+        "joblib.externals.loky.get_reusable_executor", lambda **kw: BrokenPool()
+    )
+    with pytest.warns(RuntimeWarning, match="worker died"):
+        got = selection.fit_runs(embedders(), X, reduced, None)
+    for a, b in zip(expected, got):
+        assert np.array_equal(a, b)
