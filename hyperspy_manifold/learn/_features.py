@@ -443,13 +443,10 @@ class FeatureStore:
         if self._file is None:
             self.array[start : start + values.shape[0]] = values
             return
-        import os
-
-        view = memoryview(values).cast("B")
-        offset = start * self.row_bytes
-        while view.nbytes:
-            done = os.pwrite(self._file.fileno(), view, offset)
-            view, offset = view[done:], offset + done
+        # (seek and write, not os.pwrite: Windows has no pwrite; the store is
+        # only ever used from the calling thread)
+        self._file.seek(start * self.row_bytes)
+        self._file.write(memoryview(values).cast("B"))
 
     def write_block(self, where, values) -> None:
         """The navigation block ``where`` (slices, leading axes) from ``values``."""
@@ -471,16 +468,10 @@ class FeatureStore:
         """Rows ``start:stop`` (a view in memory, a new array from the file)."""
         if self._file is None:
             return self.array[start:stop]
-        import os
-
         out = np.empty((stop - start, self.n_features), self.dtype)
-        view = memoryview(out).cast("B")
-        offset = start * self.row_bytes
-        while view.nbytes:
-            done = os.preadv(self._file.fileno(), [view], offset)
-            if done == 0:
-                raise OSError("the temporary feature file is shorter than written")
-            view, offset = view[done:], offset + done
+        self._file.seek(start * self.row_bytes)
+        if self._file.readinto(memoryview(out).cast("B")) != out.nbytes:
+            raise OSError("the temporary feature file is shorter than written")
         return out
 
     def blocks(self, rows: np.ndarray, window: int | None = None):
