@@ -26,6 +26,7 @@ FEATURES = {
     "cepstrum": "cepstrum",
     "angular-average": "angular_average",
     "radial-variance": "radial_variance",
+    "radial-profile": "radial_profile",
     "bragg": "bragg",
     "bright-field": "bright_field",
     "raw": "raw",

@@ -140,6 +140,15 @@ def test_cluster_with_center_and_polar_features(tmp_path):
     assert code == 0
 
 
+def test_cluster_with_bragg_masked_radial_profile(tmp_path):
+    out = tmp_path / "o"
+    args = ["cluster", str(DATA / "nanomegas_test1.blo"), "--features"]
+    args += ["radial-profile", "--center", "72,72", "--out", str(out), "--quiet"]
+    assert cli.main(args) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["features"] == "radial_profile"
+
+
 @pytest.mark.parametrize("rings", [None, "0.2,0.5,0.8"])
 def test_cluster_angular_average_on_a_spot_pattern_file(tmp_path, rings):
     # rings found from the data (the equal-ring fallback: the file has no ring
