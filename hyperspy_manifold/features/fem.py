@@ -41,10 +41,10 @@ from hyperspy_manifold._docstrings import fill_docstring
 from hyperspy_manifold._output import METADATA_NODE
 from hyperspy_manifold._progress import one_progress_bar
 from hyperspy_manifold.features.polar import (
-    _empty_report,
     _Geometry,
     _radial_axis,
     radial_edges,
+    radial_parameters,
 )
 from hyperspy_manifold.kernels.fem import ring_operator, ring_statistics
 
@@ -244,19 +244,14 @@ def get_fem_statistics(
     names = list(FEM_STATISTICS[: len(rows)])
     result = np.stack(rows)
 
-    scale_px = geometry.scale
     parameters = {
         "statistics": names,
         "n_positions": n_positions,
         "mean_intensity": mean_intensity,
-        "radial_range": [float(edges[0] * scale_px), float(edges[-1] * scale_px)],
-        "radial_range_pixels": [float(edges[0]), float(edges[-1])],
-        "radial_step_pixels": float(radial_step),
         "npt_azim": int(npt_azim),
         "ring_variance": "pixel variance of each ring, unbiased for its weights",
         "omega_median": "(1.4826 MAD / median)^2 of the ring mean over the scan",
-        **geometry.parameters(),
-        **_empty_report(operator),
+        **radial_parameters(geometry, operator, edges, radial_step),
         "empty_radii": int((~ring.valid).sum()),
     }
     title = "FEM statistics"

@@ -180,6 +180,21 @@ def _empty_report(operator) -> dict:
     }
 
 
+def radial_parameters(geometry, operator, edges, radial_step) -> dict:
+    """The metadata every radial transform stores: its radial range (calibrated
+    and in pixels), step, geometry and empty-bin report."""
+    return {
+        "radial_range": [
+            float(edges[0] * geometry.scale),
+            float(edges[-1] * geometry.scale),
+        ],
+        "radial_range_pixels": [float(edges[0]), float(edges[-1])],
+        "radial_step_pixels": float(radial_step),
+        **geometry.parameters(),
+        **_empty_report(operator),
+    }
+
+
 @one_progress_bar("Radial variance")
 @fill_docstring
 def get_radial_variance(
@@ -266,17 +281,10 @@ def get_radial_variance(
     )
     parameters = {
         "_node": "radial_variance",
-        "radial_range": [
-            float(edges[0] * geometry.scale),
-            float(edges[-1] * geometry.scale),
-        ],
-        "radial_range_pixels": [float(edges[0]), float(edges[-1])],
-        "radial_step_pixels": float(radial_step),
         "npt_azim": int(npt_azim),
         "normalize": bool(normalize),
         "weights": "bilinear, averaged over each polar bin",
-        **geometry.parameters(),
-        **_empty_report(operator),
+        **radial_parameters(geometry, operator, edges, radial_step),
         "empty_radii": int((operator.valid.sum(axis=1) < 2).sum()),
     }
     return make_signal(
@@ -397,15 +405,8 @@ def get_radial_profile(
         "n_sigma": n_sigma,
         "spot_radius": spot_radius,
         "n_iter": n_iter,
-        "radial_range": [
-            float(edges[0] * geometry.scale),
-            float(edges[-1] * geometry.scale),
-        ],
-        "radial_range_pixels": [float(edges[0]), float(edges[-1])],
-        "radial_step_pixels": float(radial_step),
         "weights": "bilinear, averaged over each ring",
-        **geometry.parameters(),
-        **_empty_report(operator),
+        **radial_parameters(geometry, operator, edges, radial_step),
     }
     return make_signal(
         s,

@@ -28,6 +28,7 @@ from hyperspy_manifold.kernels.polar import (
     _BATCH_VALUES,
     NON_FINITE_MESSAGE,
     PolarOperator,
+    check_detector_shape,
 )
 
 
@@ -104,12 +105,7 @@ def ring_statistics(
     leading axes, True = use) skips patterns: their statistics are 0 and they
     are never read, so excluded patterns may hold NaN.
     """
-    patterns = np.asarray(patterns)
-    if patterns.shape[-2:] != ring.detector_shape:
-        raise ValueError(
-            f"Patterns of shape {patterns.shape[-2:]} do not match the ring operator "
-            f"built for {ring.detector_shape}."
-        )
+    patterns = check_detector_shape(patterns, ring, "ring")
     lead = patterns.shape[:-2]
     flat = patterns.reshape(-1, patterns.shape[-2] * patterns.shape[-1])
     out = np.zeros((flat.shape[0], 2, ring.n_radial))

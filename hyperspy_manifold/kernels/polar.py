@@ -231,6 +231,18 @@ def polar_operator(
 _BATCH_VALUES = 1 << 22
 
 
+def check_detector_shape(patterns, operator, kind="polar") -> np.ndarray:
+    """``patterns`` as an array, checked to have the detector shape the
+    ``operator`` (a polar or ring operator) was built for."""
+    patterns = np.asarray(patterns)
+    if patterns.shape[-2:] != operator.detector_shape:
+        raise ValueError(
+            f"Patterns of shape {patterns.shape[-2:]} do not match the {kind} "
+            f"operator built for {operator.detector_shape}."
+        )
+    return patterns
+
+
 def _polar_batches(patterns: np.ndarray, operator: PolarOperator):
     """Yield ``(slice, bin means, level)`` over batches of the flattened stack.
 
@@ -241,12 +253,7 @@ def _polar_batches(patterns: np.ndarray, operator: PolarOperator):
     near 2**32 keep their differences; the bin means of a pattern are then
     ``level`` lower than its true means (empty bins stay 0).
     """
-    patterns = np.asarray(patterns)
-    if patterns.shape[-2:] != operator.detector_shape:
-        raise ValueError(
-            f"Patterns of shape {patterns.shape[-2:]} do not match the polar operator "
-            f"built for {operator.detector_shape}."
-        )
+    patterns = check_detector_shape(patterns, operator)
     flat = patterns.reshape(-1, patterns.shape[-2] * patterns.shape[-1])
     n = flat.shape[0]
     width = max(operator.pixels.size, operator.matrix.shape[0], 1)
@@ -469,12 +476,7 @@ def clipped_ring_means(
     """
     if clipping is None:
         clipping = ring_clipping(operator)
-    patterns = np.asarray(patterns)
-    if patterns.shape[-2:] != operator.detector_shape:
-        raise ValueError(
-            f"Patterns of shape {patterns.shape[-2:]} do not match the polar operator "
-            f"built for {operator.detector_shape}."
-        )
+    patterns = check_detector_shape(patterns, operator)
     lead = patterns.shape[:-2]
     ky, kx = operator.detector_shape
     flat = patterns.reshape(-1, ky * kx)
