@@ -228,13 +228,12 @@ class OneReadCepstrum:
         )
         return extrema[..., 0, 0] > minimum
 
-    def rows(self, rows=None, show_progressbar=None) -> np.ndarray:
+    def rows(self, rows, show_progressbar=None) -> np.ndarray:
         """``(n_rows, n_features)`` features of the flat navigation indices
-        ``rows`` (all when None), exact, in one read plus the chunks whose
-        minimum is above the dataset's."""
+        ``rows``, exact, in one read of their chunks plus the chunks whose
+        minimum is above the dataset's (all rows: :meth:`store`)."""
         nav_shape = navigation_shape(self.signal)
-        n_nav = int(np.prod(nav_shape))
-        index = np.arange(n_nav) if rows is None else np.asarray(rows, dtype=np.intp)
+        index = np.asarray(rows, dtype=np.intp)
         by_chunk = self.features("chunk").data
         values, extrema = compute(
             (_take_rows(by_chunk, rows, nav_shape), self.extrema), show_progressbar
@@ -278,11 +277,9 @@ class OneReadCepstrum:
 
 
 def _take_rows(data: da.Array, rows, nav_shape) -> da.Array:
-    """Rows (flat navigation indices, all when None) of ``data`` (navigation
-    shape + one feature axis) as ``(n_rows, n_features)``; only the chunks
-    holding them are read."""
-    if rows is None:
-        return data.reshape(int(np.prod(nav_shape)), -1)
+    """Rows (flat navigation indices) of ``data`` (navigation shape + one
+    feature axis) as ``(n_rows, n_features)``; only the chunks holding them are
+    read."""
     return data.vindex[np.unravel_index(np.asarray(rows), nav_shape)]
 
 
