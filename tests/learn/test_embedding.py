@@ -46,15 +46,20 @@ def test_exact_graph_equals_umaps_own_below_4096_points(metric):
     own = np.argsort(D, axis=1, kind="stable")[:, :k]  # UMAP's fast_knn_indices
     assert indices.dtype == np.int32 and distances.dtype == np.float32
     assert np.array_equal(indices[:, 0], np.arange(len(X)))
-    # same neighbours (random data: no ties); distances to the last bit
+    # same neighbours (random data: no ties); the distances UMAP's own function
+    # gives (to float32 rounding: not tied to one release's arithmetic)
     assert np.array_equal(np.sort(indices, axis=1), np.sort(own, axis=1))
-    assert np.array_equal(distances, np.take_along_axis(D, indices, axis=1))
+    np.testing.assert_allclose(
+        distances, np.take_along_axis(D, indices, axis=1), rtol=1e-5, atol=1e-6
+    )
     assert isinstance(index, ExactIndex) and index._angular_trees is False
 
 
 def test_umap_with_the_exact_graph_gives_umaps_own_layout():
-    """Passing the exact graph below 4096 points leaves UMAP's answer as it was
-    (identical embedding for a fixed seed), and its transform too."""
+    """Passing the exact graph below 4096 points leaves UMAP's answer as it was:
+    the same fuzzy graph (to float32 rounding), hence the same layout for a
+    fixed seed, and the same transform (both checked to a margin, so that a
+    release of umap changing its last bits does not fail it)."""
     import umap
 
     from hyperspy_manifold._jit_cache import enable_jit_cache
@@ -71,11 +76,17 @@ def test_umap_with_the_exact_graph_gives_umaps_own_layout():
             ).fit(X)
 
     own, exact = fit(None), fit(exact_neighbours(X, 15, "euclidean"))
-    assert np.array_equal(own.embedding_, exact.embedding_)
+    difference = abs(own.graph_ - exact.graph_)
+    assert difference.max() <= 1e-5 * own.graph_.max()
+    assert (own.graph_ != 0).sum() == (exact.graph_ != 0).sum()
+    spread = np.ptp(own.embedding_, axis=0).max()
+    np.testing.assert_allclose(own.embedding_, exact.embedding_, atol=1e-3 * spread)
     new = X[:20] + 0.05
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert np.array_equal(own.transform(new), exact.transform(new))
+        np.testing.assert_allclose(
+            own.transform(new), exact.transform(new), atol=1e-3 * spread
+        )
 
 
 def test_fit_above_4096_points_never_runs_nn_descent(monkeypatch):
